@@ -1,0 +1,221 @@
+"""What a running check sees: the target, its sessions, its variables, and the ways to end it.
+
+A check proves its requirement through `expect` (an assertion: a miss is a violation graded by the
+check's level) and prepares through `setup` (a miss means the check could not get to the point: error).
+A check that returns without a single held assertion is an error, never a pass.
+"""
+from __future__ import annotations
+
+import base64
+import itertools
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from .dialects.smtp import SmtpClient
+from .model import Check, Skip, Undecided, Violation
+from .target import Endpoint, Target
+from .wire.session import Session, client_tls_context
+from .wire.transcript import Transcript
+
+
+ACCOUNT_HINT = "give an account (user:pass@ in the URL, or [[accounts]] in a profile)"
+DOMAIN_HINT = "give the local domain (?domain= in the URL, or [smtp] local_domain in a profile)"
+TARGET_VARIABLES = {  # every variable a script may use without setting it, and how a user provides it
+    "helo": "", "sender": "", "relay_domain": "", "relay_rcpt": "", "token": "",
+    "local_domain": DOMAIN_HINT, "unknown_rcpt": DOMAIN_HINT, "postmaster": DOMAIN_HINT,
+    "rcpt": "give an accepted recipient (?rcpt= in the URL, or [smtp] rcpt / [[accounts]] address in a profile)",
+    "rcpt2": "give a second account with an address in the profile",
+    "user": ACCOUNT_HINT, "password": ACCOUNT_HINT, "auth_plain": ACCOUNT_HINT, "auth_plain_bad": ACCOUNT_HINT,
+    "user_b64": ACCOUNT_HINT, "password_b64": ACCOUNT_HINT,
+    "readback_rcpt": "give a read-back mailbox ([readback] url and address in a profile)",
+}
+
+
+@dataclass
+class Capabilities:
+    """What discovery learned about one protocol endpoint of the target."""
+
+    protocol: str
+    keywords: set[str] = field(default_factory=set)  # e.g. EHLO keywords, "AUTH=PLAIN", "tls"
+    params: dict[str, str] = field(default_factory=dict)  # keyword -> its parameters, e.g. SIZE -> 1048576
+    problem: str = ""  # why discovery could not finish, if it did not
+    greeting: str = ""
+    transcript: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class RunOptions:
+    check_timeout: float = 10.0
+    read_timeout: float = 5.0
+    connect_timeout: float = 5.0
+    seed: int = 0
+    max_examples: int = 60
+    property_budget_s: float = 60.0
+
+
+class CheckContext:
+    def __init__(self, check: Check, target: Target, caps: dict[str, Capabilities], options: RunOptions,
+                 transcript: Transcript | None = None) -> None:
+        self.check = check
+        self.target = target
+        self.caps = caps
+        self.options = options
+        self.transcript = transcript or Transcript()
+        self.observations: list[dict[str, Any]] = []
+        self.sessions: list[Session] = []
+        self._labels = (chr(c) for c in itertools.count(ord("a")))
+        self.token = "wp-" + secrets.token_hex(6)
+        self.vars = self._variables()
+        self.seed: int | None = None
+
+    # --- ending a check -----------------------------------------------------------------------------
+
+    def expect(self, ok: bool, what: str, expected: str = "", observed: str = "") -> None:
+        """An assertion of the requirement itself."""
+        self.observations.append({"what": what, "held": bool(ok), "expected": expected, "observed": observed})
+        if not ok:
+            first = observed.strip().splitlines()[0] if observed.strip() else "(nothing)"
+            raise Violation(f"{what}, but got {first}", expected, observed)
+
+    def setup(self, ok: bool, what: str, expected: str = "", observed: str = "") -> None:
+        """A precondition the check needs on the way to its assertion."""
+        if not ok:
+            first = observed.strip().splitlines()[0] if observed.strip() else "(nothing)"
+            raise Undecided(f"could not set up: {what}, but got {first}", expected, observed)
+
+    def skip(self, reason: str) -> None:
+        raise Skip(reason)
+
+    def require(self, ok: bool, reason: str) -> None:
+        if not ok:
+            raise Skip(reason)
+
+    # --- variables ------------------------------------------------------------------------------------
+
+    def _variables(self) -> dict[str, str]:
+        t = self.target
+        v = {"helo": t.helo, "sender": t.sender, "relay_domain": t.relay_domain, "token": self.token,
+             "relay_rcpt": f"wireproof-relay-probe@{t.relay_domain}"}
+        domain = t.local_domain
+        smtp_caps = self.caps.get("smtp")
+        if not domain and smtp_caps and smtp_caps.params.get("domain"):
+            domain = smtp_caps.params["domain"]  # guessed from the greeting; see runner discovery
+        if domain:
+            v["local_domain"] = domain
+            v["unknown_rcpt"] = f"no-such-user-{self.token}@{domain}"
+            v["postmaster"] = f"postmaster@{domain}"
+        addresses = [a.address for a in t.accounts if a.address]
+        rcpt = t.rcpt or (addresses[0] if addresses else None) or (f"postmaster@{domain}" if domain else None)
+        if rcpt:
+            v["rcpt"] = rcpt
+        if len(addresses) > 1:
+            v["rcpt2"] = addresses[1]
+        if t.accounts:
+            a = t.accounts[0]
+            v["user"], v["password"] = a.user, a.password
+            v["auth_plain"] = base64.b64encode(f"\0{a.user}\0{a.password}".encode()).decode()
+            v["auth_plain_bad"] = base64.b64encode(f"\0{a.user}\0{a.password}-wrong".encode()).decode()
+            v["user_b64"] = base64.b64encode(a.user.encode()).decode()
+            v["password_b64"] = base64.b64encode(a.password.encode()).decode()
+        if t.readback_address:
+            v["readback_rcpt"] = t.readback_address
+        return v
+
+    # --- sessions ---------------------------------------------------------------------------------------
+
+    def endpoint(self, protocol: str) -> Endpoint:
+        ep = self.target.endpoint(protocol)
+        if ep is None:
+            raise Skip(f"the target has no {protocol} endpoint")
+        return ep
+
+    def tls_context(self):
+        return client_tls_context(self.target.tls_verify, self.target.cafile)
+
+    async def connect(self, protocol: str, label: str | None = None, endpoint: Endpoint | None = None) -> Session:
+        ep = endpoint or self.endpoint(protocol)
+        session = await Session.open(
+            ep.host, ep.port, transcript=self.transcript, label=label or next(self._labels),
+            tls=self.tls_context() if ep.implicit_tls else None,
+            connect_timeout=self.options.connect_timeout, read_timeout=self.options.read_timeout)
+        self.sessions.append(session)
+        return session
+
+    async def smtp(self, *, ehlo: bool = True, tls: bool = False, auth: bool = False, login: bool = False,
+                   label: str | None = None) -> SmtpClient:
+        """A ready SMTP session: greeting read and EHLO done. Upgraded with STARTTLS when `tls` asks, when
+        the endpoint requires it, or when `auth` needs AUTH and the server offers it only under TLS.
+        `login` also authenticates with the target's first account."""
+        auth = auth or login
+        client = SmtpClient(await self.connect("smtp", label))
+        greeting = await client.read_greeting()
+        self.setup(greeting.code == 220, "the server greets with 220", "220", str(greeting))
+        if not ehlo:
+            return client
+        await self._ehlo(client)
+        ep = self.endpoint("smtp")
+        want_tls = tls or ep.starttls_required or (auth and not client.has("AUTH") and client.has("STARTTLS"))
+        if want_tls and not client.wire.tls:
+            self.require(client.has("STARTTLS"), "the server does not offer STARTTLS")
+            reply = await client.starttls(self.tls_context())
+            self.setup(reply.code == 220, "STARTTLS is accepted", "220", str(reply))
+            await self._ehlo(client)
+        if auth:
+            self.require(client.has("AUTH"), "the server does not offer AUTH"
+                         + ("" if client.wire.tls else " (and offers no TLS to try under)"))
+        if login:
+            acc = self._account()
+            mechs = client.auth_mechanisms()
+            self.require("PLAIN" in mechs, f"the server offers no AUTH PLAIN (offers {' '.join(sorted(mechs))})")
+            reply = await client.auth_plain(acc.user, acc.password)
+            self.setup(reply.code == 235, f"AUTH PLAIN as {acc.user} succeeds", "235", str(reply))
+        return client
+
+    async def _ehlo(self, client: SmtpClient) -> None:
+        reply = await client.ehlo(self.target.helo)
+        self.setup(reply.code == 250, "EHLO is accepted", "250", str(reply))
+
+    def _account(self):
+        self.require(bool(self.target.accounts), "no account given (user:pass@ in the URL or [[accounts]] in a profile)")
+        return self.target.accounts[0]
+
+    def var(self, name: str) -> str:
+        """A target-derived variable; skips, saying what to configure, when the target does not give it."""
+        if name not in self.vars:
+            if name not in TARGET_VARIABLES:
+                raise KeyError(f"variable {name!r} is neither set by the script nor derived from the target")
+            raise Skip(f"no value for ${{{name}}}: {TARGET_VARIABLES[name]}")
+        return self.vars[name]
+
+    def cap(self, protocol: str) -> Capabilities:
+        return self.caps.get(protocol) or Capabilities(protocol)
+
+    async def close_all(self) -> None:
+        for session in self.sessions:
+            await session.close()
+
+    # --- mail transactions and read-back ----------------------------------------------------------------
+
+    def readback(self):
+        from .readback import Readback
+
+        self.require(self.target.readback is not None, "no read-back mailbox given ([readback] url in a profile)")
+        return Readback(self.target.readback, self.tls_context())
+
+    async def transaction(self, client: SmtpClient, *, rcpts: list[str] | None = None, mail_params: str = "",
+                          sender: str | None = None) -> None:
+        """MAIL and RCPT as setup steps: the check is about what comes after."""
+        sender = self.vars["sender"] if sender is None else sender
+        reply = await client.cmd(f"MAIL FROM:<{sender}>" + (f" {mail_params}" if mail_params else ""))
+        self.setup(reply.code == 250, f"MAIL FROM:<{sender}> {mail_params}".strip() + " is accepted", "250", str(reply))
+        for rcpt in rcpts or [self.var("rcpt")]:
+            reply = await client.cmd(f"RCPT TO:<{rcpt}>")
+            self.setup(reply.code in (250, 251), f"RCPT TO:<{rcpt}> is accepted", "250", str(reply))
+
+    def message(self, subject: str, body: str | bytes = "", rcpt: str | None = None,
+                extra_headers: list[str] | None = None) -> bytes:
+        from .dialects.smtp import message
+
+        return message(subject=subject, token=self.token, sender=self.vars["sender"],
+                       rcpt=rcpt or self.vars.get("rcpt", ""), body=body, extra_headers=extra_headers)

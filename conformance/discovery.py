@@ -1,0 +1,95 @@
+"""Discovery: one short session per protocol before the checks, to learn what the server advertises.
+
+Checks declare the capabilities they need; a missing capability turns into `skip` with the reason, an
+unknown one (discovery itself failed) into `error`. The discovery conversation is kept in the results.
+"""
+from __future__ import annotations
+
+from .context import Capabilities, RunOptions
+from .dialects.smtp import SmtpClient
+from .errors import SetupError
+from .target import Target
+from .wire.session import ConnectFailed, Session, WireError, client_tls_context
+from .wire.transcript import Transcript
+
+
+async def discover_smtp(target: Target, options: RunOptions) -> Capabilities:
+    caps = Capabilities("smtp")
+    ep = target.endpoint("smtp")
+    transcript = Transcript()
+    tls_ctx = client_tls_context(target.tls_verify, target.cafile)
+    try:
+        wire = await Session.open(ep.host, ep.port, transcript=transcript, label="discovery",
+                                  tls=tls_ctx if ep.implicit_tls else None,
+                                  connect_timeout=options.connect_timeout, read_timeout=options.read_timeout)
+    except ConnectFailed as exc:
+        raise SetupError(f"cannot reach the SMTP endpoint {ep.url()}: {exc}; is the server running there?") from None
+    except WireError as exc:
+        caps.problem = str(exc)
+        caps.transcript = transcript.events
+        return caps
+    client = SmtpClient(wire)
+    try:
+        greeting = await client.read_greeting()
+        caps.greeting = greeting.show()
+        words = greeting.lines[0].split() if greeting.lines and greeting.code == 220 else []
+        if words:
+            caps.params["domain"] = words[0]  # a guess at the mail domain when the target names none
+        if greeting.code != 220:
+            caps.problem = f"the server greeted with {greeting} instead of 220"
+            return caps
+        reply = await client.ehlo(target.helo)
+        if reply.code != 250:
+            caps.problem = f"EHLO was refused: {reply}"
+            return caps
+        _absorb(caps, client)
+        if ep.implicit_tls:
+            caps.keywords.add("tls")
+        elif client.has("STARTTLS"):
+            tls_reply = await client.starttls(tls_ctx)
+            if tls_reply.code == 220:
+                caps.keywords.add("tls")
+                if (await client.ehlo(target.helo)).code == 250:
+                    _absorb(caps, client)
+        await client.quit()
+    except WireError as exc:
+        caps.problem = f"discovery did not finish: {exc}"
+    finally:
+        await wire.close()
+        caps.transcript = transcript.events
+    return caps
+
+
+def _absorb(caps: Capabilities, client: SmtpClient) -> None:
+    for keyword, params in client.extensions.items():
+        caps.keywords.add(keyword)
+        caps.params.setdefault(keyword, params)
+    for mech in client.auth_mechanisms():
+        caps.keywords.add(f"AUTH={mech}")
+
+
+DISCOVERERS = {"smtp": discover_smtp}
+
+
+def unmet_need(need: str, protocol: str, target: Target, caps: Capabilities) -> tuple[str, str] | None:
+    """None when the need is met, else (verdict, reason) with verdict "skip" or "error"."""
+    if need == "account":
+        return None if target.accounts else ("skip", "no account given (user:pass@ in the URL, or [[accounts]] "
+                                                     "in a profile)")
+    if need == "readback":
+        return None if target.readback else ("skip", "no read-back mailbox given ([readback] url in a profile), "
+                                                     "so what was delivered cannot be inspected")
+    if need == "local-domain":
+        return None if target.local_domain else ("skip", "the local domain is not given (?domain= in the URL, "
+                                                         "or [smtp] local_domain in a profile)")
+    if caps.problem:
+        return "error", f"capabilities unknown ({caps.problem}), so whether {need} applies cannot be decided"
+    if need == "tls":
+        return None if "tls" in caps.keywords else ("skip", "the server offers no TLS (no STARTTLS, no implicit TLS)")
+    if need in caps.keywords:
+        return None
+    if need.startswith("AUTH="):
+        offered = sorted(k[5:] for k in caps.keywords if k.startswith("AUTH="))
+        return "skip", f"the server does not offer AUTH {need[5:]}" + (
+            f" (offers {' '.join(offered)})" if offered else "")
+    return "skip", f"the server does not advertise {need}"
