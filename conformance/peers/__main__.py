@@ -1,4 +1,4 @@
-"""python -m conformance.peers start NAME [--workdir DIR] | list
+"""python -m conformance.peers start NAME [--workdir DIR] | list | install
 
 `start` runs the peer until SIGINT or SIGTERM, then stops it cleanly.
 Exit status: 0 ok, 2 the peer cannot run here or did not start.
@@ -52,10 +52,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m conformance.peers", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("list", help="show which peers can run here")
+    sub.add_parser("install", help="install the Debian packages the peers need (as root)")
     start = sub.add_parser("start", help="start a peer and wait for SIGINT/SIGTERM")
     start.add_argument("name", choices=sorted(PEERS))
     start.add_argument("--workdir", help="keep files here (default: a temp dir removed on stop)")
     args = ap.parse_args(argv)
+    if args.cmd == "install":
+        from .install import install
+
+        status, message = install()
+        print(message, file=sys.stderr if status else sys.stdout)
+        return status
     return cmd_list() if args.cmd == "list" else cmd_start(args.name, args.workdir)
 
 

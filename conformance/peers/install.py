@@ -1,0 +1,49 @@
+"""Installing the real peers on a Debian machine: `python -m conformance.peers install`.
+
+Debian packages start their daemons on the standard ports as soon as they are installed; a
+policy-rc.d that exits 101 stops that, so only the private instances the tests start ever run.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+PACKAGES = {  # binary -> Debian package
+    "exim4": "exim4-daemon-light",
+    "dovecot": "dovecot-imapd",
+    "doveadm": "dovecot-core",
+    "swaks": "swaks",
+}
+EXTRA = ["dovecot-pop3d"]
+POLICY = Path("/usr/sbin/policy-rc.d")
+
+
+def missing() -> list[str]:
+    path = os.environ.get("PATH", "") + ":/usr/sbin:/sbin"
+    packages = [pkg for binary, pkg in PACKAGES.items() if not shutil.which(binary, path=path)]
+    if not Path("/usr/lib/dovecot/pop3").exists():
+        packages += EXTRA
+    return sorted(set(packages))
+
+
+def install() -> tuple[int, str]:
+    """(exit status, message). Installs only what is missing."""
+    todo = missing()
+    if not todo:
+        return 0, "peers: every package is installed (exim4, dovecot imap/pop3, swaks)"
+    if os.geteuid() != 0:
+        return 2, f"peers: installing {' '.join(todo)} needs root; run as root or `apt-get install -y {' '.join(todo)}`"
+    if not shutil.which("apt-get"):
+        return 2, f"peers: no apt-get here; install {' '.join(todo)} with this system's package manager"
+    if not POLICY.exists():
+        POLICY.write_text("#!/bin/sh\n# keep package installs from starting daemons on standard ports\nexit 101\n")
+        POLICY.chmod(0o755)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for argv in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *todo]):
+        done = subprocess.run(argv, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-5:])
+            return 2, f"peers: `{' '.join(argv)}` failed ({done.returncode}):\n{tail}"
+    return 0, f"peers: installed {' '.join(todo)}"
