@@ -17,6 +17,7 @@ from typing import Any
 
 from .errors import UsageError
 from .model import Verdict
+from .wire.transcript import printable
 
 SCHEMA = "wireproof.baseline/1"
 VALID = {v.value for v in Verdict}
@@ -82,7 +83,7 @@ def render(results: list[dict[str, Any]], target: str) -> str:
         "[verdicts]",
     ]
     for r in sorted(results, key=lambda r: r["id"]):
-        reason = " ".join(r.get("reason", "").split())[:110]
+        reason = printable(" ".join(r.get("reason", "").split()))[:110]
         note = f"  # {reason}" if r["verdict"] != "pass" and reason else ""
         lines.append(f'"{r["id"]}" = "{r["verdict"]}"{note}')
     return "\n".join(lines) + "\n"

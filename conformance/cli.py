@@ -131,6 +131,8 @@ def cmd_run(args, argv: list[str]) -> int:
             raise UsageError(f"{name} must be a positive number, not {value:g}")
     checks = _checks(args)
     expected = baseline_mod.load(args.baseline) if args.baseline else None
+    if args.write_baseline and not Path(args.write_baseline).resolve().parent.is_dir():
+        raise UsageError(f"--write-baseline {args.write_baseline}: its directory does not exist; create it first")
     seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
     options = RunOptions(check_timeout=args.timeout, read_timeout=min(args.read_timeout, args.timeout),
                          seed=seed, max_examples=args.max_examples)
@@ -149,10 +151,14 @@ def cmd_run(args, argv: list[str]) -> int:
     if expected is not None:
         comparison = baseline_mod.compare(expected, doc["results"])
         doc["baseline"] = {"file": args.baseline} | comparison.to_json()
-    if args.write_baseline:
-        Path(args.write_baseline).write_text(baseline_mod.render(doc["results"], target.name), encoding="utf-8")
     if args.out:
         write_outputs(doc, Path(args.out))
+    if args.write_baseline:
+        try:
+            Path(args.write_baseline).write_text(baseline_mod.render(doc["results"], target.name), encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write the baseline {args.write_baseline}: {exc.strerror}; "
+                             "choose a writable path") from None
     code = exit_code(doc, comparison, strict=args.strict)
     console.summary(doc, comparison, code, args.out)
     return code
@@ -177,9 +183,12 @@ def write_outputs(doc, out: Path) -> None:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create output directory {out}: {exc.strerror}; choose a writable --out") from None
-    results_mod.write(doc, out / "results.json")
-    (out / "junit.xml").write_text(junit.render(doc), encoding="utf-8")
-    (out / "report.html").write_text(html.render([doc]), encoding="utf-8")
+    try:
+        results_mod.write(doc, out / "results.json")
+        (out / "junit.xml").write_text(junit.render(doc), encoding="utf-8")
+        (out / "report.html").write_text(html.render([doc]), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write into {out}: {exc.strerror}; choose a writable --out") from None
 
 
 def cmd_report(args) -> int:

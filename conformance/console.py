@@ -9,11 +9,19 @@ from rich.console import Console as RichConsole
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from rich.markup import escape
+
 from .model import Result
+from .wire.transcript import printable
 
 STYLE = {"pass": "green", "fail": "bold red", "warn": "yellow", "skip": "dim", "error": "magenta"}
 EXIT_MEANING = {0: "as expected", 1: "conformance failures or regressions", 2: "usage or setup error",
                 3: "the harness itself broke"}
+
+
+def safe(text: str) -> str:
+    """Server text inside rich markup: no control characters, no markup of its own."""
+    return escape(printable(text))
 
 
 class Console:
@@ -42,11 +50,11 @@ class Console:
         if self.progress is not None:
             self.progress.update(self.task, advance=1, description=r.check.id)
             if v in ("fail", "error"):
-                self.progress.console.print(f"[{STYLE[v]}]{v:5}[/] {r.check.id}  {r.reason}", markup=True)
+                self.progress.console.print(f"[{STYLE[v]}]{v:5}[/] {r.check.id}  {safe(r.reason)}", markup=True)
         elif not self.quiet:
             width = len(str(self.total))
             self.out.print(f"[{self.done:{width}}/{self.total}] {v:5} {r.check.id} ({r.duration_s:.2f}s)"
-                           + (f"  {r.reason}" if v not in ("pass",) and r.reason else ""), markup=False)
+                           + (f"  {printable(r.reason)}" if v not in ("pass",) and r.reason else ""), markup=False)
 
     def summary(self, doc, comparison, code: int, out_dir: str | None) -> None:
         if self.progress is not None:
@@ -62,7 +70,7 @@ class Console:
         problems = [r for r in doc["results"] if r["verdict"] in ("fail", "error", "warn")]
         for r in problems[:40]:
             self.out.print(f"  [{STYLE[r['verdict']]}]{r['verdict']:5}[/] {r['id']} ({r['level']}, "
-                           f"{' '.join(r['rfc'])}): {r['reason']}", markup=True, highlight=False)
+                           f"{' '.join(r['rfc'])}): {safe(r['reason'])}", markup=True, highlight=False)
         if len(problems) > 40:
             self.out.print(f"  ... and {len(problems) - 40} more in results.json")
         if comparison is not None:
@@ -70,7 +78,7 @@ class Console:
                            f"regressions, {len(comparison.newly_passing)} newly passing, {len(comparison.new)} new")
             for row in comparison.regressions:
                 self.out.print(f"  regression {row['id']}: expected {row['expected'] or '(not in baseline)'}, "
-                               f"got {row['actual']} — {row['reason']}", markup=False)
+                               f"got {row['actual']} — {printable(row['reason'])}", markup=False)
             for row in comparison.newly_passing:
                 self.out.print(f"  newly passing {row['id']} (was {row['expected']}): update the baseline",
                                markup=False)

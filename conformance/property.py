@@ -48,6 +48,7 @@ class Driver:
         self.commands = 0
         self.failure: ModelViolation | None = None
         self.failing = False  # once a failure is seen, shrinking must be able to replay it past the budget
+        self.cancelled = False  # the check timed out on the asyncio side: stop talking to the server
 
     def call(self, coro):
         return self.loop.run_until_complete(coro)
@@ -62,7 +63,7 @@ class Driver:
     def active(self) -> bool:
         """Whether steps should still talk to the server. When the budget is spent or a connection broke,
         steps become no-ops instead of raising, so hypothesis sees the same draws on every replay."""
-        if self.broken is not None:
+        if self.broken is not None or self.cancelled:
             return False
         return self.failing or time.monotonic() < self.deadline
 
@@ -96,10 +97,20 @@ class Driver:
             return None
 
 
-def run_machine(ctx, make_machine: Callable[[Driver], Any], *, steps: int = 25) -> None:
-    """Run the machine (blocking; call through asyncio.to_thread) and turn its outcome into ctx verdicts."""
+async def check_machine(ctx, make_machine: Callable[[Driver], Any], *, steps: int = 25) -> None:
+    """Run a state machine as the body of a check. Hypothesis runs on a worker thread; when the check's
+    timeout cancels us, the driver is told to stop, so the thread winds down instead of running on."""
+    driver = Driver(ctx, ctx.options.property_budget_s)
+    try:
+        await asyncio.to_thread(run_machine, ctx, driver, make_machine, steps)
+    except asyncio.CancelledError:
+        driver.cancelled = True
+        raise
+
+
+def run_machine(ctx, driver: Driver, make_machine: Callable[[Driver], Any], steps: int) -> None:
+    """Run the machine (blocking) and turn its outcome into ctx verdicts."""
     opts = ctx.options
-    driver = Driver(ctx, opts.property_budget_s)
     ctx.seed = opts.seed
     report: list[str] = []
 

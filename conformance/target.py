@@ -74,9 +74,11 @@ def parse_url(text: str) -> Endpoint:
     if not parts.hostname:
         raise UsageError(f"target {text!r} names no host; write it like {scheme}://127.0.0.1:2525")
     try:
-        port = parts.port or DEFAULT_PORTS[scheme]
+        port = parts.port if parts.port is not None else DEFAULT_PORTS[scheme]
     except ValueError:
-        raise UsageError(f"target {text!r}: the port is not a number between 1 and 65535") from None
+        port = -1
+    if not 0 < port < 65536:
+        raise UsageError(f"target {text!r}: the port is not a number between 1 and 65535")
     params = tuple(parse_qsl(parts.query, keep_blank_values=True))
     unknown = [k for k, _ in params if k not in URL_PARAMS]
     if unknown:

@@ -88,7 +88,9 @@ class ScriptRun:
             self.judge(step, not extra, extra.decode("utf-8", "backslashreplace") or "closed")
         elif step.op == "silent":
             data = await wire.read_available(step.seconds)
-            self.judge(step, not data, data.decode("utf-8", "backslashreplace"))
+            observed = data.decode("utf-8", "backslashreplace") or ("the server closed the connection"
+                                                                    if wire.closed else "")
+            self.judge(step, not observed, observed)
         elif step.op == "starttls":
             await self.dialect.starttls(client, self.ctx)
         elif step.op == "close":

@@ -69,7 +69,7 @@ def parse(text: str, path: str = "<script>") -> ScriptFile:
                     raise ScriptError(path, number, f"header {last_key!r} given twice")
                 check.header[last_key] = m.group(2)
                 continue
-            if stripped and raw[:1].isspace() and last_key:
+            if stripped and raw[:1].isspace() and last_key and not _looks_like_step(stripped):
                 check.header[last_key] += " " + stripped  # continuation of a long header value
                 continue
             if m and not any(stripped.startswith(op) for op in ("has:", "lacks:")):
@@ -132,6 +132,14 @@ def parse(text: str, path: str = "<script>") -> ScriptFile:
             raise ScriptError(path, c.line, f"check id {c.id} is defined twice in this file")
         seen.add(c.id)
     return ScriptFile(path=path, preamble="\n".join(preamble).strip(), prelude=prelude or [], checks=checks)
+
+
+STEP_STARTS = ("C:", "C=", "S:", "has:", "lacks:", "MUST ", "SHOULD ", "MAY ", "#")
+STEP_WORDS = {"closed", "silent", "starttls", "close", "session", "set"}
+
+
+def _looks_like_step(text: str) -> bool:
+    return text.startswith(STEP_STARTS) or text.split(" ", 1)[0] in STEP_WORDS
 
 
 def _parse_step(path: str, number: int, text: str) -> Step:

@@ -47,6 +47,7 @@ class Pattern:
         text = self.source
         out: list[str] = []
         captures: list[str] = []
+        open_end = False  # the pattern ends in an unescaped `...`: no word boundary required
         i = 0
         first, _, _ = text.partition(" ")
         if CODE_WORD_RE.match(first) and any(c.isdigit() for c in first):
@@ -55,9 +56,11 @@ class Pattern:
             i = len(first)
         while i < len(text):
             c = text[i]
+            open_end = False
             if text.startswith("...", i):
                 out.append(".*?")
                 i += 3
+                open_end = True
             elif c == "\\" and i + 1 < len(text):
                 out.append(re.escape(text[i + 1]))
                 i += 2
@@ -89,12 +92,13 @@ class Pattern:
                 if text.startswith("...", i):
                     out.append(r"(?:\s.*?)?")  # "250 ..." also matches a bare "250"
                     i += 3
+                    open_end = True
                 else:
                     out.append(r"\s+")  # one space in a script stands for any run of white space
             else:
                 out.append(re.escape(c))
                 i += 1
-        tail = "" if self.source.endswith("...") else r"(?=\s|$)"
+        tail = "" if open_end else r"(?=\s|$)"
         try:
             return re.compile("^" + "".join(out) + tail, re.IGNORECASE | re.DOTALL)
         except re.error as exc:

@@ -13,10 +13,20 @@ recovered (the pcap export and the HTML view rely on that). Very large chunks ar
 from __future__ import annotations
 
 import base64
+import re
 import time
 from typing import Any
 
 MAX_CHUNK = 16 * 1024  # octets kept per event; bulk DATA beyond that is elided in the middle
+
+
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Server text made safe for a terminal, a CI log or a TOML comment: control characters (ESC
+    sequences included) are shown as \\xNN instead of acting on the reader's screen."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def encode_octets(data: bytes) -> dict[str, Any]:
