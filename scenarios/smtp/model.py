@@ -11,7 +11,6 @@ a reply the model does not allow is shrunk to the shortest conversation that sti
 """
 from __future__ import annotations
 
-import asyncio
 import enum
 
 from hypothesis import note
@@ -20,7 +19,7 @@ from hypothesis.stateful import RuleBasedStateMachine, rule
 
 from conformance.dialects.smtp import SmtpClient, dot_stuff
 from conformance.model import Kind
-from conformance.property import Driver, run_machine
+from conformance.property import Driver, check_machine
 from conformance.registry import probe
 from conformance.wire.session import ConnectionClosed, WireError
 
@@ -241,4 +240,4 @@ class SmtpMachine(RuleBasedStateMachine):
        tags=["model", "property", "transaction"], timeout=300)
 async def command_sequence(ctx):
     ctx.var("rcpt")  # skips, with the hint, when the target names no recipient
-    await asyncio.to_thread(run_machine, ctx, SmtpMachine)
+    await check_machine(ctx, SmtpMachine)
