@@ -5,7 +5,7 @@ from typing import Any
 
 import jinja2
 
-from conformance.wire.transcript import decode_octets
+from conformance.wire.transcript import event_lines
 
 RFC_URL = "https://www.rfc-editor.org/rfc/{num}#section-{section}"
 
@@ -16,21 +16,7 @@ def rfc_link(ref: str) -> str:
 
 
 def transcript_rows(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    rows = []
-    for ev in events:
-        if ev["dir"] in ("*", "#"):
-            rows.append({"t": ev["t"], "session": ev["session"], "dir": ev["dir"], "lines": [ev["note"]]})
-            continue
-        text = decode_octets(ev).decode("utf-8", "backslashreplace")
-        parts = [p.replace("\r", "\\r").replace("\n", "\\n") for p in text.split("\r\n")]
-        if parts[-1] == "":
-            parts.pop()
-        else:
-            parts[-1] += "  [no CRLF]"
-        if "elided" in ev:
-            parts.append(f"[{ev['elided']['octets']} octets elided]")
-        rows.append({"t": ev["t"], "session": ev["session"], "dir": ev["dir"], "lines": parts})
-    return rows
+    return [{"t": ev["t"], "session": ev["session"], "dir": ev["dir"], "lines": event_lines(ev)} for ev in events]
 
 
 _env = jinja2.Environment(loader=jinja2.PackageLoader("reports", "templates"),

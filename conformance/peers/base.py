@@ -5,6 +5,7 @@ PIDs it was started with, so stopping it never depends on a process name.
 """
 from __future__ import annotations
 
+import abc
 import os
 import pwd
 import grp
@@ -339,16 +340,16 @@ def render_profile(name: str, software: str, endpoints: dict[str, str], cafile: 
 
 # --- the peer object --------------------------------------------------------
 
-class Peer:
+class Peer(abc.ABC):
     """A started set of server processes plus what a client needs to use them."""
 
     name = ""
     has_smtp = True  # writes the [smtp] profile section
 
     @classmethod
+    @abc.abstractmethod
     def check(cls) -> None:
         """Raise PeerUnavailable if this peer cannot run here."""
-        raise NotImplementedError
 
     def __init__(self, workdir: str | os.PathLike | None = None):
         self.check()
@@ -383,8 +384,9 @@ class Peer:
             raise
         return self
 
+    @abc.abstractmethod
     def _start(self) -> None:
-        raise NotImplementedError
+        """Start the processes and fill in software and endpoints."""
 
     def _after_stop(self) -> None:
         """Hook: undo what _start did outside the processes."""

@@ -79,13 +79,12 @@ class Transcript:
         return "\n".join(out)
 
 
-def render_event(ev: dict[str, Any]) -> str:
-    who = {"c": "C", "s": "S", "*": "*", "#": "#"}[ev["dir"]]
-    prefix = f"{ev['t']:9.4f} {ev['session']} {who}:"
+def event_lines(ev: dict[str, Any]) -> list[str]:
+    """An event as display lines. CRLF ends a line; a bare CR or LF is shown as an escape, because it
+    is exactly what matters; a chunk without a final CRLF says so."""
     if ev["dir"] in ("*", "#"):
-        return f"{prefix} {ev['note']}"
+        return [ev["note"]]
     text = decode_octets(ev).decode("utf-8", "backslashreplace")
-    # CRLF ends a line; a bare CR or LF is shown as an escape, because it is exactly what matters.
     lines = [part.replace("\r", "\\r").replace("\n", "\\n") for part in text.split("\r\n")]
     if lines[-1] == "":
         lines.pop()
@@ -93,4 +92,10 @@ def render_event(ev: dict[str, Any]) -> str:
         lines[-1] += "  [no CRLF]"
     if "elided" in ev:
         lines.append(f"[{ev['elided']['octets']} octets elided]")
-    return "\n".join(f"{prefix} {line}" for line in lines)
+    return lines
+
+
+def render_event(ev: dict[str, Any]) -> str:
+    who = {"c": "C", "s": "S", "*": "*", "#": "#"}[ev["dir"]]
+    prefix = f"{ev['t']:9.4f} {ev['session']} {who}:"
+    return "\n".join(f"{prefix} {line}" for line in event_lines(ev))
