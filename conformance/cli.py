@@ -94,7 +94,7 @@ def _checks(args):
         checks = all_checks()
     except RegistryError as exc:
         print(f"wireproof: the suite itself is broken: {exc}", file=sys.stderr)
-        raise SystemExit(EXIT_HARNESS)
+        raise SystemExit(EXIT_HARNESS) from None
     known = {c.protocol for c in checks}
     for proto in args.protocol or []:
         if proto not in known:
@@ -140,6 +140,9 @@ def cmd_run(args, argv: list[str]) -> int:
 
     with contextlib.ExitStack() as stack:
         target, target_args = _resolve_target(args, stack)
+        if not {c.protocol for c in checks} & set(target.protocols()):
+            raise UsageError(f"the target has no endpoint for {', '.join(sorted({c.protocol for c in checks}))}; "
+                             "give one (e.g. smtp://host:port) or select checks of its protocols")
         console.start(target, len(checks), seed)
         run = asyncio.run(run_target(target, checks, options, jobs=args.jobs, run_timeout=args.run_timeout,
                                      on_result=console.result))

@@ -14,7 +14,6 @@ import asyncio
 import time
 from typing import Any, Callable
 
-import hypothesis
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.errors import Flaky
 from hypothesis.reporting import with_reporter

@@ -66,7 +66,10 @@ class Endpoint:
 
 
 def parse_url(text: str) -> Endpoint:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise UsageError(f"target {text!r} is not a valid URL ({exc}); write it like smtp://127.0.0.1:2525") from None
     scheme = SCHEME_ALIASES.get(parts.scheme.lower(), parts.scheme.lower())
     if scheme not in PROTOCOL_OF:
         known = ", ".join(sorted(PROTOCOL_OF))

@@ -104,7 +104,7 @@ class StatefulSmtp:
                     say("503 need RCPT")
                     continue
                 say("354 go on")
-                while (data := await reader.readline()) not in (b".\r\n", b""):
+                while await reader.readline() not in (b".\r\n", b""):
                     pass
                 state = "ready"
                 say("250 queued")

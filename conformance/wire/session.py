@@ -8,6 +8,7 @@ ends a check as `error`, never as a hang.
 from __future__ import annotations
 
 import asyncio
+import os
 import ssl
 
 from .transcript import Transcript
@@ -76,8 +77,9 @@ class Session:
             transcript.note(label, f"TLS handshake with {peer} failed: {exc}")
             raise TlsFailed(f"TLS handshake with {peer} failed: {exc}") from None
         except OSError as exc:
-            transcript.note(label, f"connect to {peer} failed: {exc.strerror or exc}")
-            raise ConnectFailed(f"connect to {peer} failed: {exc.strerror or exc}") from None
+            why = os.strerror(exc.errno) if exc.errno else str(exc)
+            transcript.note(label, f"connect to {peer} failed: {why}")
+            raise ConnectFailed(f"connect to {peer} failed: {why}") from None
         session = cls(reader, writer, transcript=transcript, label=label, peer=peer, read_timeout=read_timeout)
         transcript.note(label, f"connected to {peer}" + (f" with TLS ({session.tls_summary()})" if tls else ""))
         return session
