@@ -16,9 +16,10 @@ peers: $(BIN)/wireproof
 	$(BIN)/python -m conformance.peers install
 
 # The main job: the whole suite against a real SMTP server (Exim, started on a free port), with
-# results.json, junit.xml and report.html in ./report. Exit status as documented in the README.
+# results.json, junit.xml and report.html in ./report, gated by Exim's checked-in baseline (exit 0
+# unless a verdict regressed; its known deviations are explained in docs/peer-results.md).
 report: peers
-	$(BIN)/wireproof run peer:exim --out report
+	$(BIN)/wireproof run peer:exim --baseline tests/baselines/exim.toml --out report
 
 # The project's own tests: harness logic against fake servers, and the suite against Exim and
 # aiosmtpd with their checked-in baselines.
