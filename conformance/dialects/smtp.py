@@ -17,7 +17,7 @@ import secrets
 from email.utils import formatdate
 from dataclasses import dataclass, field
 
-from ..wire.session import Session
+from ..wire.session import ConnectionClosed, Session
 
 LINE_RE = re.compile(rb"^(\d{3})([ -]?)(.*?)(\r?\n)$", re.S)
 ENHANCED_RE = re.compile(r"^([245])\.(\d{1,3})\.(\d{1,3})(?:\s|$)")
@@ -111,7 +111,13 @@ class SmtpClient:
         await self.wire.send(data + b"\r\n")
 
     async def cmd(self, line: str | bytes, timeout: float | None = None) -> Reply:
-        await self.send_line(line)
+        try:
+            await self.send_line(line)
+        except ConnectionClosed:
+            # The server may have closed after sending more than we have read so far; those earlier
+            # replies are evidence too, and come first.
+            if not self.wire.buffered():
+                raise
         return await self.read_reply(timeout)
 
     async def ehlo(self, name: str, verb: str = "EHLO") -> Reply:
