@@ -7,7 +7,7 @@
     smtp://127.0.0.1:25?rcpt=alice@example.org&relay_domain=example.com
 
 A profile names several endpoints of one server, its accounts, its local domain, a non-local domain for
-relay probes and a read-back mailbox where delivered mail can be inspected (see docs/targets.md).
+relay probes and a read-back mailbox where delivered mail can be inspected (format in the README).
 """
 from __future__ import annotations
 
