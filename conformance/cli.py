@@ -41,8 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the suite against a target")
     run.add_argument("targets", nargs="*", metavar="TARGET",
-                     help="endpoint URLs of one server (smtp://host:port, smtps://, user:pass@, ?starttls=require) "
-                          "or peer:NAME to start a local reference peer (exim, aiosmtpd)")
+                     help="endpoint URLs of one server (smtp://host:port, smtps://, user:pass@, ?starttls=require), "
+                          "peer:NAME to start a local reference peer (exim, aiosmtpd, dovecot), or sim (the "
+                          "embedded simulator, also what runs when no target is given)")
     run.add_argument("--profile", metavar="FILE", help="TOML target profile (endpoints, accounts, domains, read-back)")
     run.add_argument("--protocol", action="append", help="only this protocol (repeatable)")
     run.add_argument("--select", action="append", metavar="GLOB", help="only check ids matching GLOB (repeatable)")
@@ -59,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-examples", type=int, default=60, help="examples per property-based check (default 60)")
     run.add_argument("--strict", action="store_true", help="count SHOULD-level warnings as failures")
     run.add_argument("--quiet", action="store_true", help="no progress lines, only the summary")
+
+    srv = sub.add_parser("serve", help="run the simulator in the foreground until Ctrl-C")
+    srv.add_argument("--demo", action="store_true", help="a realistic demo organization (users, domains, servers)")
+    srv.add_argument("--directory", metavar="FILE", help="the directory as TOML (docs/directory-format.md)")
+    srv.add_argument("--data", metavar="DIR", help="keep the store in DIR (default: in memory)")
+    srv.add_argument("--profile-out", metavar="FILE", help="write a target profile for `wireproof run --profile`")
 
     rep = sub.add_parser("report", help="render report.html (and junit.xml) from results.json files")
     rep.add_argument("results", nargs="+", metavar="RESULTS_JSON")
@@ -77,6 +84,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args, argv)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "serve":
+            from .sim_target import serve
+
+            return serve(args.directory, args.demo, args.data, args.profile_out)
         build_parser().print_help()
         return EXIT_USAGE
     except UsageError as exc:
@@ -210,6 +221,11 @@ def cmd_report(args) -> int:
 def _resolve_target(args, stack: contextlib.ExitStack):
     from .target import from_urls, load_profile
 
+    if args.targets == ["sim"] or (not args.targets and not args.profile):
+        from .sim_target import embedded_simulator
+
+        _sim, profile = stack.enter_context(embedded_simulator())
+        return load_profile(profile), ["sim"]
     peers = [t for t in args.targets if t.startswith("peer:")]
     urls = [t for t in args.targets if not t.startswith("peer:")]
     if peers:
@@ -225,16 +241,15 @@ def _resolve_target(args, stack: contextlib.ExitStack):
         except (PeerUnavailable, PeerStartError) as exc:
             raise UsageError(f"peer {name} cannot start here: {exc}") from None
         return load_profile(peer.profile_path), [peers[0]]
+    if "sim" in urls:
+        raise UsageError("sim stands alone: give it without URLs or --profile")
     if args.profile:
         target = load_profile(args.profile)
         if urls:
             extra = from_urls(urls)
             target.endpoints.update(extra.endpoints)
         return target, ["--profile", args.profile, *urls]
-    if urls:
-        return from_urls(urls), urls
-    raise UsageError("no target given; pass an endpoint URL such as smtp://127.0.0.1:2525, --profile FILE, "
-                     "or peer:aiosmtpd (the embedded simulator is not built yet)")
+    return from_urls(urls), urls
 
 
 if __name__ == "__main__":

@@ -124,7 +124,7 @@ def profile_without_endpoints(tmp_path):
     (["{url}", "--select", "smtp.no-such-check.*"], "the selection matches no check"),
     (["--profile", "/nonexistent/wireproof-profile.toml"], "does not exist"),
     (["--profile", "{profile}"], "has no [endpoints]"),
-    ([], "no target given"),
+    (["sim", "smtp://127.0.0.1:25"], "sim stands alone"),
     (["{url}", "--baseline", "/nonexistent/baseline.toml"], "does not exist; create it with --write-baseline"),
 ])
 def test_usage_error_exits_2_with_one_line_naming_the_problem(args, words, capsys, profile_without_endpoints):

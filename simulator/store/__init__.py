@@ -1,0 +1,47 @@
+"""The simulator's store (folders and items on SQLite) and the blob heap that carries bodies to it."""
+from .blobs import BlobHandle, BlobHeap
+from .db import STANDARD_FOLDERS, Folder, Item, Store, StoreError
+from .props import (
+    APPOINTMENT,
+    CALENDARFOLDER,
+    CONTACTFOLDER,
+    FOLDER,
+    JOURNALFOLDER,
+    MAILFOLDER,
+    MESSAGE,
+    NOTEFOLDER,
+    NS_CALENDAR,
+    NS_CONTACTS,
+    NS_DAV,
+    NS_EXCHANGE,
+    NS_HTTPMAIL,
+    NS_MAILHEADER,
+    PERSON,
+    TASKFOLDER,
+)
+
+__all__ = [
+    "APPOINTMENT",
+    "CALENDARFOLDER",
+    "CONTACTFOLDER",
+    "FOLDER",
+    "JOURNALFOLDER",
+    "MAILFOLDER",
+    "MESSAGE",
+    "NOTEFOLDER",
+    "NS_CALENDAR",
+    "NS_CONTACTS",
+    "NS_DAV",
+    "NS_EXCHANGE",
+    "NS_HTTPMAIL",
+    "NS_MAILHEADER",
+    "PERSON",
+    "STANDARD_FOLDERS",
+    "TASKFOLDER",
+    "BlobHandle",
+    "BlobHeap",
+    "Folder",
+    "Item",
+    "Store",
+    "StoreError",
+]
