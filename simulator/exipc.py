@@ -95,15 +95,15 @@ class Channel:
         request = Request(next(self._ids), op, args)
         future = loop.create_future()
         self._waiting[request.id] = future
-        while True:
-            try:
-                self.inbound.put_nowait(request)
-                break
-            except queue.Full:
-                self._space.clear()
-                await self._space.wait()  # the worker sets it when it takes a request
-        self._worker.ring(self)
         try:
+            while True:
+                try:
+                    self.inbound.put_nowait(request)
+                    break
+                except queue.Full:
+                    self._space.clear()
+                    await self._space.wait()  # the worker sets it when it takes a request
+            self._worker.ring(self)
             return await future
         finally:
             self._waiting.pop(request.id, None)
@@ -196,5 +196,5 @@ class StoreWorker(threading.Thread):
             return Reply(request.id, error=f"unknown store operation {request.op!r}")
         try:
             return Reply(request.id, value=handler(**request.args))
-        except Exception as exc:  # the store's refusal travels back to the caller as StoreCallError
+        except BaseException as exc:  # whatever happens, the caller gets an answer and the worker lives on
             return Reply(request.id, error=f"{type(exc).__name__}: {exc}")

@@ -45,10 +45,11 @@ class InputBuffer:
 
     def clear(self) -> int:
         """Drop everything pending (STARTTLS: plaintext sent after the command must not be acted upon)."""
-        dropped = len(self)
+        dropped = len(self) + (self._discarding or 0)
         self._buf.clear()
         self._pos = 0
         self._mark = None
+        self._discarding = None
         return dropped
 
     def line(self) -> bytes | TooLong | None:
@@ -130,6 +131,8 @@ class DotReader:
         self._parts: list[bytes] = []
 
     def feed_line(self, line: bytes | TooLong) -> None:
+        if self.done:
+            raise ValueError("the text has already ended; nothing more belongs to it")
         if isinstance(line, TooLong):
             self.too_long_line = True
             return

@@ -15,6 +15,7 @@ PACKAGES = {  # binary -> Debian package
     "dovecot": "dovecot-imapd",
     "doveadm": "dovecot-core",
     "swaks": "swaks",
+    "curl": "curl",  # an interop client of the simulator's tests
 }
 EXTRA = ["dovecot-pop3d"]
 POLICY = Path("/usr/sbin/policy-rc.d")

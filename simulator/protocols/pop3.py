@@ -22,6 +22,7 @@ import binascii
 import enum
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 
 from ..framing import InputBuffer, TooLong, dot_stuff
@@ -73,7 +74,7 @@ class ApopLogin:
 
     def matches(self, password: str) -> bool:
         expected = hashlib.md5((self.timestamp + password).encode()).hexdigest()
-        return hmac.compare_digest(expected, self.digest.lower())
+        return hmac.compare_digest(expected.encode(), self.digest.lower().encode("utf-8"))
 
 
 @dataclass
@@ -130,6 +131,8 @@ class Pop3Server:
             if line is None:
                 break
             if isinstance(line, TooLong):
+                if self.state is State.SASL:
+                    self._sasl_end()  # an overlong response ends the AUTH command
                 self._err(None, f"Line too long (limit {self.config.max_line} octets with CRLF)")
             elif self.state is State.SASL:
                 self._sasl_response(line)
@@ -139,8 +142,13 @@ class Pop3Server:
 
     # --- decisions --------------------------------------------------------------------------------------------
 
-    def logged_in(self, entries: list[Entry]) -> None:
+    def _take(self, *kinds: type) -> None:
+        if not isinstance(self._pending, kinds):
+            raise RuntimeError(f"no {' or '.join(k.__name__ for k in kinds)} decision is pending")
         self._pending = None
+
+    def logged_in(self, entries: list[Entry]) -> None:
+        self._take(Login, ApopLogin)
         self.entries = list(entries)
         self.deleted.clear()
         self.state = State.TRANSACTION
@@ -149,18 +157,19 @@ class Pop3Server:
 
     def login_failed(self, code: str, text: str) -> None:
         """`code` is an RFC 2449/3206 response code such as AUTH, IN-USE or SYS/TEMP."""
-        self._pending = None
+        self._take(Login, ApopLogin)
         self.user = None
         self.state = State.AUTHORIZATION
         self._err(code, text)
 
     def provide(self, body: bytes) -> None:
-        self._pending = None
+        self._take(Fetch)
         if self._top_lines is None:
             self._ok(f"{len(body)} octets")
             self._out += dot_stuff(body)
         else:
-            head, sep, rest = body.partition(b"\r\n\r\n")
+            # The header ends at the first empty line, which is the very first line when there is no header.
+            head, sep, rest = (b"", b"\r\n", body[2:]) if body.startswith(b"\r\n") else body.partition(b"\r\n\r\n")
             lines = rest.split(b"\r\n") if rest else []
             if lines and lines[-1] == b"":
                 lines.pop()  # the CRLF that ends the last line does not start another one
@@ -169,7 +178,7 @@ class Pop3Server:
             self._out += dot_stuff(head + sep + b"".join(line + b"\r\n" for line in lines))
 
     def updated(self, ok: bool) -> None:
-        self._pending = None
+        self._take(Update)
         left = len(self.entries) - len(self.deleted)
         if ok:
             self._ok(f"{self.config.hostname} signing off ({left} messages left)")
@@ -209,7 +218,11 @@ class Pop3Server:
         if b"\r" in raw or b"\n" in raw:
             self._err(None, "Syntax error: bare CR or LF in command")
             return
-        text = raw.decode("utf-8", "replace")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self._err(None, "Syntax error: command is not valid UTF-8")
+            return
         keyword, _, argument = text.partition(" ")
         keyword = keyword.upper()
         entry = COMMANDS.get(keyword)
@@ -224,9 +237,9 @@ class Pop3Server:
         c = self.config
         caps = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER"]
         if self.state is State.AUTHORIZATION:
-            may_login = self.tls or c.plaintext_auth
-            if may_login and c.user_pass:
-                caps.append("USER")
+            if self.tls or c.plaintext_auth:
+                if c.user_pass:
+                    caps.append("USER")
                 if c.sasl_mechanisms:
                     caps.append("SASL " + " ".join(c.sasl_mechanisms))
             if c.stls and not self.tls:
@@ -264,7 +277,7 @@ class Pop3Server:
         words = argument.split()
         if not self.config.apop:
             self._err(None, "APOP is not offered")
-        elif len(words) != 2 or len(words[1]) != 32:
+        elif len(words) != 2 or not re.fullmatch(r"[0-9a-fA-F]{32}", words[1]):
             self._err(None, "Syntax: APOP <name> <md5 digest as 32 hex digits>")
         elif self._may_login():
             self._decide(ApopLogin(words[0], words[1], self.config.timestamp))
@@ -347,7 +360,7 @@ class Pop3Server:
 
     def _message(self, text: str) -> int | None:
         """The message number argument, or None after an -ERR reply saying what is wrong with it."""
-        if not text.isdigit():
+        if not (text.isascii() and text.isdigit()):
             self._err(None, "Syntax: a message number is required")
             return None
         n = int(text)
@@ -388,7 +401,7 @@ class Pop3Server:
 
     def top(self, argument: str) -> None:
         words = argument.split()
-        if len(words) != 2 or not words[1].isdigit():
+        if len(words) != 2 or not (words[1].isascii() and words[1].isdigit()):
             self._err(None, "Syntax: TOP <message> <lines>")
         elif (n := self._message(words[0])) is not None:
             self._top_lines = int(words[1])

@@ -230,10 +230,10 @@ class SmtpServer:
             return False
         if self.state is State.DATA:
             self._data_line(line)
+        elif self.state is State.AUTH:
+            self._sasl_response(line)  # an overlong response fails the AUTH command (RFC 4954 6: 500 5.5.6)
         elif isinstance(line, TooLong):
             self._line(500, "5.5.2", f"Line too long (limit {self.config.max_line} octets with CRLF)")
-        elif self.state is State.AUTH:
-            self._sasl_response(line)
         else:
             self._command(line)
         return True
@@ -373,7 +373,7 @@ class SmtpServer:
     def _check_mail_params(self, params: dict[str, str | None]) -> None:
         for key, value in params.items():
             if key == "SIZE":
-                if value is None or not value.isdigit() or len(value) > 20:
+                if value is None or not is_number(value) or len(value) > 20:
                     raise g.GrammarError("SIZE takes a decimal number of octets")
                 if int(value) > self.config.max_message:
                     raise _ParamRefused(552, "5.3.4", f"Message size exceeds fixed maximum message size "
@@ -463,7 +463,7 @@ class SmtpServer:
 
     def bdat(self, argument: str) -> None:
         words = argument.split()
-        if not 1 <= len(words) <= 2 or not words[0].isdigit() or (len(words) == 2 and words[1].upper() != "LAST"):
+        if not 1 <= len(words) <= 2 or not is_number(words[0]) or (len(words) == 2 and words[1].upper() != "LAST"):
             self._line(501, "5.5.4", "Syntax: BDAT <octets> [LAST]")  # the chunk size is unknown: nothing to skip
             return
         self._chunk_left = int(words[0])
@@ -589,6 +589,11 @@ class SmtpServer:
         self._sasl = None
         self.state = State.READY
         self._line(code, enhanced, text)
+
+
+def is_number(text: str) -> bool:
+    """1*DIGIT in the ABNF sense: ASCII digits only (str.isdigit also takes superscripts and the like)."""
+    return text.isascii() and text.isdigit()
 
 
 class _ParamRefused(Exception):
