@@ -6,12 +6,15 @@ A check that returns without a single held assertion is an error, never a pass.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import itertools
 import secrets
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Awaitable, Callable
 
+from .dialects.pop3 import Pop3Client
 from .dialects.smtp import SmtpClient
 from .model import Check, Skip, Undecided, Violation
 from .target import Endpoint, Target
@@ -29,6 +32,7 @@ TARGET_VARIABLES = {  # every variable a script may use without setting it, and 
     "user": ACCOUNT_HINT, "password": ACCOUNT_HINT, "auth_plain": ACCOUNT_HINT, "auth_plain_bad": ACCOUNT_HINT,
     "user_b64": ACCOUNT_HINT, "password_b64": ACCOUNT_HINT,
     "readback_rcpt": "give a read-back mailbox ([readback] url and address in a profile)",
+    "pop3_user": ACCOUNT_HINT, "pop3_password": ACCOUNT_HINT,  # the POP3 account (fill.py), scripts only
 }
 
 
@@ -52,6 +56,9 @@ class RunOptions:
     seed: int = 0
     max_examples: int = 60
     property_budget_s: float = 60.0
+    # Run-wide locks by key, e.g. "pop3:alice": a POP3 maildrop admits one session at a time, so checks that
+    # use the same account take turns (CheckContext.exclusive).
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict, repr=False, compare=False)
 
 
 class CheckContext:
@@ -68,6 +75,7 @@ class CheckContext:
         self.token = "wp-" + secrets.token_hex(6)
         self.vars = self._variables()
         self.seed: int | None = None
+        self._held_locks: set[str] = set()  # run-wide lock keys this check holds (see exclusive)
 
     # --- ending a check -----------------------------------------------------------------------------
 
@@ -194,6 +202,52 @@ class CheckContext:
     async def close_all(self) -> None:
         for session in self.sessions:
             await session.close()
+
+    # --- POP3 ----------------------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def exclusive(self, key: str, release: Callable[[], Awaitable[None]] | None = None):
+        """Hold the run-wide lock `key` (e.g. "pop3:alice") for the block: checks holding the same key never
+        overlap. Re-entrant within one check, so a script's scope and a helper it calls can both ask; the
+        outermost holder awaits `release()` (e.g. ending its sessions) before passing the lock on."""
+        held = self._held_locks
+        if key in held:
+            yield
+            return
+        lock = self.options.locks.setdefault(key, asyncio.Lock())
+        async with lock:
+            held.add(key)
+            try:
+                yield
+            finally:
+                held.discard(key)
+                if release is not None:
+                    await release()
+
+    async def pop3(self, *, tls: bool = False, login: bool = False, account=None, label: str | None = None,
+                   capa: bool = False) -> Pop3Client:
+        """A ready POP3 session: greeting read (+OK). Upgraded with STLS when `tls` asks or the endpoint
+        requires it; `capa` reads the capability list (after TLS); `login` logs in as `account` (default: the
+        POP3 account, see fill.py) with USER/PASS, or AUTH PLAIN when the server offers no USER. The caller
+        holds the account's lock (fill.account_lock) when it logs in."""
+        client = Pop3Client(await self.connect("pop3", label))
+        greeting = await client.read_greeting()
+        self.setup(greeting.ok, "the server greets with +OK", "+OK", greeting.show())
+        ep = self.endpoint("pop3")
+        if (tls or ep.starttls_required) and not client.wire.tls:
+            self.require("STLS" in self.cap("pop3").keywords, "the server does not offer STLS")
+            reply = await client.stls(self.tls_context())
+            self.setup(reply.ok, "STLS is accepted", "+OK", reply.show())
+        if capa:
+            reply = await client.capa()
+            self.setup(reply.ok, "CAPA is answered +OK", "+OK", reply.show())
+        if login:
+            from .fill import pop3_account, pop3_login
+
+            reply = await pop3_login(self, client, account or pop3_account(self))
+            self.setup(reply.ok, f"logging in as {(account or pop3_account(self)).user} succeeds", "+OK",
+                       reply.show())
+        return client
 
     # --- mail transactions and read-back ----------------------------------------------------------------
 

@@ -6,6 +6,7 @@ unknown one (discovery itself failed) into `error`. The discovery conversation i
 from __future__ import annotations
 
 from .context import Capabilities, RunOptions
+from .dialects.pop3 import Pop3Client
 from .dialects.smtp import SmtpClient
 from .errors import SetupError
 from .target import Target
@@ -68,7 +69,63 @@ def _absorb(caps: Capabilities, client: SmtpClient) -> None:
         caps.keywords.add(f"AUTH={mech}")
 
 
-DISCOVERERS = {"smtp": discover_smtp}
+async def discover_pop3(target: Target, options: RunOptions) -> Capabilities:
+    """Greeting, CAPA, and if STLS is offered, STLS and CAPA again. Keywords are CAPA tags in upper case
+    (TOP, UIDL, USER, STLS, PIPELINING, RESP-CODES, ...), one SASL=<mech> per SASL mechanism, CAPA when
+    the server answers CAPA, APOP when the greeting carries a timestamp, and tls."""
+    caps = Capabilities("pop3")
+    ep = target.endpoint("pop3")
+    transcript = Transcript()
+    tls_ctx = client_tls_context(target.tls_verify, target.cafile)
+    try:
+        wire = await Session.open(ep.host, ep.port, transcript=transcript, label="discovery",
+                                  tls=tls_ctx if ep.implicit_tls else None,
+                                  connect_timeout=options.connect_timeout, read_timeout=options.read_timeout)
+    except ConnectFailed as exc:
+        raise SetupError(f"cannot reach the POP3 endpoint {ep.url()}: {exc}; is the server running there?") from None
+    except WireError as exc:
+        caps.problem = str(exc)
+        caps.transcript = transcript.events
+        return caps
+    client = Pop3Client(wire)
+    try:
+        greeting = await client.read_greeting()
+        caps.greeting = greeting.show()
+        if not greeting.ok:
+            caps.problem = f"the server greeted with {greeting} instead of +OK"
+            return caps
+        if client.timestamp():
+            caps.keywords.add("APOP")
+            caps.params["APOP"] = client.timestamp()
+        await _capa(caps, client)
+        if ep.implicit_tls:
+            caps.keywords.add("tls")
+        elif "STLS" in caps.keywords:
+            if (await client.stls(tls_ctx)).ok:
+                caps.keywords.add("tls")
+                await _capa(caps, client)
+        await client.quit()
+    except WireError as exc:
+        caps.problem = f"discovery did not finish: {exc}"
+    finally:
+        await wire.close()
+        caps.transcript = transcript.events
+    return caps
+
+
+async def _capa(caps: Capabilities, client: Pop3Client) -> None:
+    reply = await client.capa()
+    if not reply.ok:
+        return  # no CAPA: the server has no extensions to announce (RFC 2449 5), which is allowed
+    caps.keywords.add("CAPA")
+    for tag, params in client.capabilities.items():
+        caps.keywords.add(tag)
+        caps.params.setdefault(tag, params)
+    for mech in client.sasl_mechanisms():
+        caps.keywords.add(f"SASL={mech}")
+
+
+DISCOVERERS = {"smtp": discover_smtp, "pop3": discover_pop3}
 
 
 def unmet_need(need: str, protocol: str, target: Target, caps: Capabilities) -> tuple[str, str] | None:
@@ -79,6 +136,8 @@ def unmet_need(need: str, protocol: str, target: Target, caps: Capabilities) -> 
     if need == "readback":
         return None if target.readback else ("skip", "no read-back mailbox given ([readback] url in a profile), "
                                                      "so what was delivered cannot be inspected")
+    if need == "maildrop":
+        return _maildrop_unmet(target)
     if need == "local-domain":
         return None if target.local_domain else ("skip", "the local domain is not given (?domain= in the URL, "
                                                          "or [smtp] local_domain in a profile)")
@@ -93,3 +152,15 @@ def unmet_need(need: str, protocol: str, target: Target, caps: Capabilities) -> 
         return "skip", f"the server does not offer AUTH {need[5:]}" + (
             f" (offers {' '.join(offered)})" if offered else "")
     return "skip", f"the server does not advertise {need}"
+
+
+def _maildrop_unmet(target: Target) -> tuple[str, str] | None:
+    """Checks that need messages in a POP3 maildrop: an account, and a channel to fill it (fill.py)."""
+    if not target.accounts:
+        return "skip", "no account given (user:pass@ in the URL, or [[accounts]] in a profile)"
+    if not target.pop3_fill:
+        return "skip", ("no way to put messages into a POP3 maildrop is given: name one in the profile "
+                        "([pop3] fill = \"smtp\" or \"imap\")")
+    if target.endpoint(target.pop3_fill) is None:
+        return "skip", f"[pop3] fill = \"{target.pop3_fill}\" but the target has no {target.pop3_fill} endpoint"
+    return None

@@ -28,6 +28,7 @@ PROTOCOL_OF = {
 }
 SCHEME_ALIASES = {"pop": "pop3", "pops": "pop3s", "news": "nntp"}
 IMPLICIT_TLS = {"smtps", "pop3s", "imaps", "nntps", "https"}
+FILL_CHANNELS = {"smtp": "SMTP submission to the account's address", "imap": "IMAP APPEND as the account"}
 URL_PARAMS = {"starttls", "rcpt", "domain", "relay_domain", "sender", "helo", "tls_verify", "cafile"}
 
 
@@ -115,6 +116,8 @@ class Target:
     cafile: str | None = None
     software: str = ""
     source: str = ""  # profile path, or "command line"
+    pop3_fill: str | None = None  # how POP3 checks put messages into a maildrop: "smtp" or "imap" (FILL_CHANNELS)
+    pop3_user: str | None = None  # the account whose maildrop the POP3 checks use (default: see fill.py)
 
     def endpoint(self, protocol: str) -> Endpoint | None:
         """The endpoint the suite of `protocol` runs against: the one named after it, else the first of it."""
@@ -169,7 +172,7 @@ def load_profile(path: str | Path) -> Target:
         raise UsageError(f"profile {path} does not exist; give the path of a TOML target profile") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"profile {path} is not valid TOML ({exc}); fix the file") from None
-    known = {"name", "software", "endpoints", "smtp", "accounts", "readback", "tls"}
+    known = {"name", "software", "endpoints", "smtp", "pop3", "accounts", "readback", "tls"}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise UsageError(f"profile {path}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
@@ -192,6 +195,7 @@ def load_profile(path: str | Path) -> Target:
         rcpt=smtp.get("rcpt"), tls_verify=bool(tls.get("verify", False)), cafile=tls.get("cafile"),
         software=doc.get("software", ""), source=str(path),
     )
+    _pop3_section(path, doc.get("pop3") or {}, target)
     if readback.get("url"):
         ep = parse_url(readback["url"])
         if ep.protocol not in ("imap", "pop3"):
@@ -203,3 +207,21 @@ def load_profile(path: str | Path) -> Target:
         if not target.readback_address:
             raise UsageError(f"profile {path}: say which address the read-back mailbox receives ([readback] address)")
     return target
+
+
+def _pop3_section(path: Path, pop3: dict, target: Target) -> None:
+    """[pop3]: how the POP3 checks fill a maildrop (fill = "smtp" or "imap") and whose maildrop it is."""
+    if not isinstance(pop3, dict):
+        raise UsageError(f"profile {path}: pop3 must be a table ([pop3] with fill = \"smtp\" or \"imap\")")
+    unknown = sorted(set(pop3) - {"fill", "user"})
+    if unknown:
+        raise UsageError(f"profile {path}: unknown key {unknown[0]!r} in [pop3]; known: fill, user")
+    fill = pop3.get("fill")
+    if fill is not None and fill not in FILL_CHANNELS:
+        raise UsageError(f"profile {path}: [pop3] fill = {fill!r}; use \"smtp\" or \"imap\"")
+    if fill is not None and target.endpoint(fill) is None:
+        raise UsageError(f"profile {path}: [pop3] fill = \"{fill}\" needs an {fill} endpoint in [endpoints]")
+    user = pop3.get("user")
+    if user is not None and user not in [a.user for a in target.accounts]:
+        raise UsageError(f"profile {path}: [pop3] user = {user!r} is not one of the [[accounts]]")
+    target.pop3_fill, target.pop3_user = fill, user

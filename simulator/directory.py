@@ -531,7 +531,7 @@ class Directory:
         d.add_user(User("bob", "Bob Baker", "bob-pw", ["bob@wireproof.test"]))
         d.add_virtual_server(VirtualServer("smtp-1", "smtp", name="Default SMTP Virtual Server"))
         d.add_virtual_server(VirtualServer("pop3-1", "pop3", name="Default POP3 Virtual Server",
-                                           auth_methods=["USER", "PLAIN", "LOGIN"]))
+                                           auth_methods=["USER", "APOP", "PLAIN", "LOGIN"]))
         d.add_public_folder(PublicFolder("Announcements", "News for everyone in the organization"))
         return d
 

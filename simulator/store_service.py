@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from .store import BlobHandle, BlobHeap, Store, StoreError
+from .store import BlobHandle, BlobHeap, Store
 
 INBOX = "Inbox"
 QUEUE_ALIAS = "smtp-queue"  # where mail for other domains waits for a route (routing arrives later)

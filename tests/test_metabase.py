@@ -78,7 +78,7 @@ def test_first_replication_writes_one_instance_per_server(world):
     assert mb.get("/LM/SMTPSVC/1/ServerComment") == "Default SMTP Virtual Server"
     assert mb.get("/LM/SMTPSVC/1/MaxMessageSize") == 10_485_760
     assert mb.get("/LM/SMTPSVC/1/KeyType") == "IIsSmtpServer"
-    assert mb.get("/LM/POP3SVC/1/AuthMethods") == ["USER", "PLAIN", "LOGIN"]
+    assert mb.get("/LM/POP3SVC/1/AuthMethods") == ["USER", "APOP", "PLAIN", "LOGIN"]
     assert mb.get("/LM/SMTPSVC/1/FullyQualifiedDomainName") == "exch01.wireproof.test"
     assert mb.path_of("pop3-1") == "/LM/POP3SVC/1" and mb.path_of("nope") is None
     assert mb.get("/LM/NOPE") is None

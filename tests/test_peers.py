@@ -194,6 +194,7 @@ def test_profile_describes_the_peer(name, request):
     assert profile["readback"] == {
         "url": f"imap://{first.user}:{first.password}@127.0.0.1:{port(peer, 'imap')}/INBOX",
         "address": first.address}
+    assert profile["pop3"] == {"fill": {"exim": "smtp"}.get(name, "imap")}  # how POP3 checks fill a maildrop
     if name == "dovecot":
         assert "smtp" not in profile and set(peer.endpoints) == {"imap", "pop3", "imaps", "pop3s"}
     else:

@@ -207,11 +207,12 @@ def test_capa_in_authorization_lists_user_sasl_and_the_session_capabilities():
     assert any(c.startswith(b"IMPLEMENTATION ") for c in caps)
 
 
-def test_capa_in_transaction_drops_the_authorization_capabilities():
+def test_capa_in_transaction_keeps_user_and_sasl_but_not_stls():
+    # RFC 2449 5 / RFC 5034 3: announced before login means announced after it; STLS is for AUTHORIZATION only
     run = commands_run("USER alice", "PASS " + PASSWORD, "CAPA", stls=True)
     caps = capa(run, 2)
-    assert b"TOP" in caps and b"UIDL" in caps
-    assert not [c for c in caps if c in (b"USER", b"STLS") or c.startswith(b"SASL")]
+    assert b"TOP" in caps and b"UIDL" in caps and b"USER" in caps and b"SASL PLAIN LOGIN" in caps
+    assert b"STLS" not in caps
 
 
 def test_capa_without_tls_and_plaintext_auth_offers_only_stls_then_the_logins_after_tls():

@@ -1,6 +1,6 @@
 """Per-protocol knowledge the generic script executor needs: how to open a session and what one
-"unit" of server output is (an SMTP reply, a POP3 response, an IMAP tagged response and its untagged
-lines, ...). Scripts match a unit's `head` with `S:` and its `body` lines with `has:`/`lacks:`."""
+"unit" of server output is (an SMTP reply, a POP3 response with its data lines, an IMAP tagged response
+and its untagged lines, ...). Scripts match a unit's `head` with `S:` and its `body` lines with `has:`/`lacks:`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,11 +27,15 @@ class Dialect(Protocol):
 
     def wire(self, client): ...
 
+    # Optional: `scope(ctx, header)`, an async context manager around a whole check that yields extra
+    # script variables (POP3 holds the maildrop's run-wide lock there). Dialects without it need none.
+
 
 def dialect_for(protocol: str) -> Dialect:
+    from .pop3_script import Pop3Dialect
     from .smtp_script import SmtpDialect
 
-    known = {"smtp": SmtpDialect}
+    known = {"smtp": SmtpDialect, "pop3": Pop3Dialect}
     if protocol not in known:
         raise KeyError(f"no script dialect for protocol {protocol!r}")
     return known[protocol]()

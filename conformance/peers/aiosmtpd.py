@@ -42,6 +42,9 @@ def _read_ready(proc: Process, timeout: float) -> str:
 
 class AiosmtpdPeer(Peer):
     name = "aiosmtpd"
+    # Its handler stores every message in accounts[0]'s Maildir whatever the recipient, so SMTP cannot
+    # fill another account's maildrop: the POP3 checks APPEND over IMAP instead.
+    pop3_fill = "imap"
 
     @classmethod
     def check(cls) -> None:

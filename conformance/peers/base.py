@@ -321,14 +321,17 @@ def _q(value: str) -> str:
 
 
 def render_profile(name: str, software: str, endpoints: dict[str, str], cafile: Path,
-                   accounts: list[Account], smtp: bool) -> str:
-    """The TOML target profile (format fixed by the brief; tomllib reads it back)."""
+                   accounts: list[Account], smtp: bool, pop3_fill: str | None = None) -> str:
+    """The TOML target profile (format fixed by the brief; tomllib reads it back). `pop3_fill` names the
+    channel through which the POP3 checks put messages into a maildrop ("smtp" or "imap")."""
     imap = endpoints["imap"].removeprefix("imap://")
     first = accounts[0]
     out = [f"name = {_q(name)}", f"software = {_q(software)}", "", "[endpoints]"]
     out += [f"{k} = {_q(v)}" for k, v in endpoints.items()]
     if smtp:
         out += ["", "[smtp]", f"local_domain = {_q(LOCAL_DOMAIN)}", f"relay_domain = {_q(RELAY_DOMAIN)}"]
+    if pop3_fill:
+        out += ["", "[pop3]", f"fill = {_q(pop3_fill)}"]
     out += ["", "[tls]", f"cafile = {_q(str(cafile))}"]
     for a in accounts:
         out += ["", "[[accounts]]", f"user = {_q(a.user)}", f"password = {_q(a.password)}",
@@ -345,6 +348,7 @@ class Peer(abc.ABC):
 
     name = ""
     has_smtp = True  # writes the [smtp] profile section
+    pop3_fill: str | None = None  # writes [pop3] fill: how POP3 checks fill a maildrop ("smtp" or "imap")
 
     @classmethod
     @abc.abstractmethod
@@ -378,7 +382,8 @@ class Peer(abc.ABC):
             self.tls = make_tls(self.workdir)
             self._start()
             write_file(self.profile_path, render_profile(
-                self.name, self.software, self.endpoints, self.tls.cafile, self.accounts, self.has_smtp))
+                self.name, self.software, self.endpoints, self.tls.cafile, self.accounts, self.has_smtp,
+                self.pop3_fill))
         except BaseException:
             self.stop()
             raise

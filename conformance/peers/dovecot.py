@@ -120,6 +120,7 @@ class Dovecot:
 class DovecotPeer(Peer):
     name = "dovecot"
     has_smtp = False
+    pop3_fill = "imap"  # no SMTP here: the POP3 checks APPEND their messages over IMAP
 
     @classmethod
     def check(cls) -> None:

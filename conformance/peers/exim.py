@@ -163,6 +163,7 @@ def _edit_trusted(add: str | None = None, remove: str | None = None) -> None:
 
 class EximPeer(Peer):
     name = "exim"
+    pop3_fill = "smtp"  # Exim delivers into the Dovecot maildirs the POP3 endpoint serves
     conf: Path | None = None  # set once written; trusted_configs holds it until stop
 
     @classmethod

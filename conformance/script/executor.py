@@ -6,6 +6,8 @@ violation. Every comment above a step goes into the transcript, so the evidence 
 """
 from __future__ import annotations
 
+import contextlib
+
 from ..context import CheckContext
 from ..dialects import Unit, dialect_for
 from ..wire.session import ReadTimeout
@@ -23,12 +25,16 @@ class ScriptRun:
         self.last: Unit | None = None
 
     async def run(self, file: ScriptFile, check: ScriptCheck) -> None:
-        for step in file.prelude + check.steps:
-            try:
-                await self.step(step)
-            except UndefinedVariable as exc:
-                self.ctx.var(exc.name)  # skips with a hint when the target lacks the value
-                raise
+        # A dialect may wrap the whole check (POP3: the maildrop's lock) and add variables of its own.
+        scope = getattr(self.dialect, "scope", None)
+        async with (scope(self.ctx, check.header) if scope else contextlib.nullcontext({})) as extra:
+            self.vars.update(extra)
+            for step in file.prelude + check.steps:
+                try:
+                    await self.step(step)
+                except UndefinedVariable as exc:
+                    self.ctx.var(exc.name)  # skips with a hint when the target lacks the value
+                    raise
 
     def judge(self, step: Step, ok: bool, observed: str) -> None:
         expected = {"expect": "S: ", "has": "has: ", "lacks": "lacks: "}.get(step.op, "") + step.arg

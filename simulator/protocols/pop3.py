@@ -236,14 +236,15 @@ class Pop3Server:
     def capabilities(self) -> list[str]:
         c = self.config
         caps = ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "EXPIRE NEVER"]
-        if self.state is State.AUTHORIZATION:
-            if self.tls or c.plaintext_auth:
-                if c.user_pass:
-                    caps.append("USER")
-                if c.sasl_mechanisms:
-                    caps.append("SASL " + " ".join(c.sasl_mechanisms))
-            if c.stls and not self.tls:
-                caps.append("STLS")
+        # RFC 2449 5 and RFC 5034 3: what was announced before login is announced after it too; only STLS,
+        # registered for the AUTHORIZATION state alone (RFC 2595 8), goes.
+        if self.tls or c.plaintext_auth or self.state is State.TRANSACTION:
+            if c.user_pass:
+                caps.append("USER")
+            if c.sasl_mechanisms:
+                caps.append("SASL " + " ".join(c.sasl_mechanisms))
+        if self.state is State.AUTHORIZATION and c.stls and not self.tls:
+            caps.append("STLS")
         return caps + ["IMPLEMENTATION wireproof-simulator"]
 
     # --- AUTHORIZATION ------------------------------------------------------------------------------------
