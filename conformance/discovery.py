@@ -14,9 +14,11 @@ from .wire.session import ConnectFailed, Session, WireError, client_tls_context
 from .wire.transcript import Transcript
 
 
-async def discover_smtp(target: Target, options: RunOptions) -> Capabilities:
-    caps = Capabilities("smtp")
-    ep = target.endpoint("smtp")
+async def _open(protocol: str, target: Target, options: RunOptions):
+    """The discovery session: (caps, endpoint, transcript, TLS context, session or None). Nothing listening
+    is a setup error (exit 2); a connection that misbehaves leaves the capabilities unknown, with why."""
+    caps = Capabilities(protocol)
+    ep = target.endpoint(protocol)
     transcript = Transcript()
     tls_ctx = client_tls_context(target.tls_verify, target.cafile)
     try:
@@ -24,10 +26,18 @@ async def discover_smtp(target: Target, options: RunOptions) -> Capabilities:
                                   tls=tls_ctx if ep.implicit_tls else None,
                                   connect_timeout=options.connect_timeout, read_timeout=options.read_timeout)
     except ConnectFailed as exc:
-        raise SetupError(f"cannot reach the SMTP endpoint {ep.url()}: {exc}; is the server running there?") from None
+        raise SetupError(f"cannot reach the {protocol.upper()} endpoint {ep.url()}: {exc}; "
+                         "is the server running there?") from None
     except WireError as exc:
         caps.problem = str(exc)
         caps.transcript = transcript.events
+        return caps, ep, transcript, tls_ctx, None
+    return caps, ep, transcript, tls_ctx, wire
+
+
+async def discover_smtp(target: Target, options: RunOptions) -> Capabilities:
+    caps, ep, transcript, tls_ctx, wire = await _open("smtp", target, options)
+    if wire is None:
         return caps
     client = SmtpClient(wire)
     try:
@@ -73,19 +83,8 @@ async def discover_pop3(target: Target, options: RunOptions) -> Capabilities:
     """Greeting, CAPA, and if STLS is offered, STLS and CAPA again. Keywords are CAPA tags in upper case
     (TOP, UIDL, USER, STLS, PIPELINING, RESP-CODES, ...), one SASL=<mech> per SASL mechanism, CAPA when
     the server answers CAPA, APOP when the greeting carries a timestamp, and tls."""
-    caps = Capabilities("pop3")
-    ep = target.endpoint("pop3")
-    transcript = Transcript()
-    tls_ctx = client_tls_context(target.tls_verify, target.cafile)
-    try:
-        wire = await Session.open(ep.host, ep.port, transcript=transcript, label="discovery",
-                                  tls=tls_ctx if ep.implicit_tls else None,
-                                  connect_timeout=options.connect_timeout, read_timeout=options.read_timeout)
-    except ConnectFailed as exc:
-        raise SetupError(f"cannot reach the POP3 endpoint {ep.url()}: {exc}; is the server running there?") from None
-    except WireError as exc:
-        caps.problem = str(exc)
-        caps.transcript = transcript.events
+    caps, ep, transcript, tls_ctx, wire = await _open("pop3", target, options)
+    if wire is None:
         return caps
     client = Pop3Client(wire)
     try:

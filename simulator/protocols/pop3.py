@@ -17,8 +17,6 @@ TRANSACTION reaches. Deletions are marks until then: a session that ends any oth
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import hashlib
 import hmac
@@ -26,6 +24,7 @@ import re
 from dataclasses import dataclass
 
 from ..framing import InputBuffer, TooLong, dot_stuff
+from . import sasl
 
 
 class State(enum.Enum):
@@ -110,7 +109,7 @@ class Pop3Server:
         self._events: list[object] = []
         self._pending: object | None = None
         self._top_lines: int | None = None  # None: RETR; a number: TOP n <lines>
-        self._sasl: tuple[str, list[str]] | None = None
+        self._sasl: sasl.SaslExchange | None = None
         greeting = config.banner or f"{config.hostname} wireproof POP3 service ready"
         self._ok(f"{greeting} {config.timestamp}" if config.apop else greeting)
 
@@ -305,46 +304,22 @@ class Pop3Server:
         if mechanism not in self.config.sasl_mechanisms or len(words) > 2:
             self._err(None, f"Unsupported mechanism {mechanism[:20]}")
         elif self._may_login():
-            self._sasl = (mechanism, [])
+            self._sasl = sasl.SaslExchange(mechanism)
             self.state = State.SASL
-            if len(words) == 2:
-                self._sasl_response(words[1].encode(), initial=True)
-            else:
-                self._continue()
+            self._sasl_step(self._sasl.start(words[1].encode() if len(words) == 2 else None))
 
-    def _continue(self) -> None:
-        mechanism, responses = self._sasl
-        if mechanism == "LOGIN":
-            prompt = ("Username:", "Password:")[len(responses)]
-            self._out += b"+ " + base64.b64encode(prompt.encode()) + b"\r\n"
-        else:
-            self._out += b"+ \r\n"
+    def _sasl_response(self, line: bytes) -> None:
+        self._sasl_step(self._sasl.respond(line))
 
-    def _sasl_response(self, line: bytes, initial: bool = False) -> None:
-        if line == b"*":
-            self._sasl_end()
-            self._err(None, "Authentication cancelled")  # RFC 5034 4
+    def _sasl_step(self, step) -> None:
+        if isinstance(step, sasl.Challenge):
+            self._out += f"+ {step.text}".encode() + b"\r\n"  # RFC 5034 4: "+ " and the base64 challenge
             return
-        try:
-            decoded = b"" if initial and line == b"=" else base64.b64decode(line, validate=True)
-        except (binascii.Error, ValueError):
-            self._sasl_end()
-            self._err(None, "Cannot decode the response: not base64")
-            return
-        mechanism, responses = self._sasl
-        responses.append(decoded.decode("utf-8", "replace"))
-        if mechanism == "PLAIN":
-            parts = responses[0].split("\0")
-            self._sasl_end()
-            if len(parts) != 3:
-                self._err(None, "PLAIN response must be authzid NUL user NUL password")
-            else:
-                self._decide(Login(parts[1], parts[2], "PLAIN"))
-        elif len(responses) < 2:
-            self._continue()
+        self._sasl_end()
+        if isinstance(step, sasl.Failure):
+            self._err(None, step.detail)  # "*" cancels; undecodable responses fail the command (RFC 5034 4)
         else:
-            self._sasl_end()
-            self._decide(Login(responses[0], responses[1], "LOGIN"))
+            self._decide(Login(step.username, step.password, step.mechanism))
 
     def _sasl_end(self) -> None:
         self._sasl = None

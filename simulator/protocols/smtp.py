@@ -20,13 +20,12 @@ touching the state: a known verb out of place gets 503, an unknown one 500.
 """
 from __future__ import annotations
 
-import base64
-import binascii
 import enum
 import re
 from dataclasses import dataclass, field
 
 from ..framing import DotReader, InputBuffer, TooLong
+from . import sasl
 from . import smtp_grammar as g
 
 
@@ -134,7 +133,7 @@ class SmtpServer:
         self._chunk_last = False
         self._chunk_refusal: tuple[int, str, str] | None = None  # reply once a refused chunk is read
         self._bdat_used = False
-        self._sasl: tuple[str, list[str]] | None = None  # mechanism, responses so far
+        self._sasl: sasl.SaslExchange | None = None
         self.dropped_after_starttls = 0  # plaintext octets thrown away behind STARTTLS (CVE-2011-0411)
         greeting = config.banner or f"{config.hostname} wireproof ESMTP service ready"
         self._line(220, None, greeting)
@@ -355,20 +354,27 @@ class SmtpServer:
 
     # --- commands: mail transaction -------------------------------------------------------------------------
 
-    def mail(self, argument: str) -> None:
+    def _path_command(self, argument: str, keyword: str, check, **path_rules) -> tuple[str, dict] | None:
+        """The path and parameters of MAIL or RCPT, or None after the refusal is sent: 501 for the grammar
+        (5.5.2 path, 5.5.4 parameters), or the reply a parameter check chose (552, 555)."""
         try:
-            path, words = g.split_command(argument, "FROM:")
-            sender = g.parse_path(path, null_ok=True)
+            path, words = g.split_command(argument, keyword)
+            mailbox = g.parse_path(path, **path_rules).mailbox
             params = g.parse_params(words)
-            self._check_mail_params(params)
+            check(params)
         except g.GrammarError as exc:
             self._line(501, "5.5.2" if "path" in str(exc) else "5.5.4", f"Syntax error: {exc}")
-            return
+            return None
         except _ParamRefused as exc:
             self._line(*exc.reply)
-            return
-        self._pending = MailFrom(sender.mailbox, params)
-        self._events.append(self._pending)
+            return None
+        return mailbox, params
+
+    def mail(self, argument: str) -> None:
+        parsed = self._path_command(argument, "FROM:", self._check_mail_params, null_ok=True)
+        if parsed is not None:
+            self._pending = MailFrom(*parsed)
+            self._events.append(self._pending)
 
     def _check_mail_params(self, params: dict[str, str | None]) -> None:
         for key, value in params.items():
@@ -397,21 +403,13 @@ class SmtpServer:
                 raise _ParamRefused(555, "5.5.4", f"MAIL parameter {key} not recognized")
 
     def rcpt(self, argument: str) -> None:
-        try:
-            path, words = g.split_command(argument, "TO:")
-            recipient = g.parse_path(path, postmaster_ok=True)
-            params = g.parse_params(words)
-            self._check_rcpt_params(params)
-        except g.GrammarError as exc:
-            self._line(501, "5.5.2" if "path" in str(exc) else "5.5.4", f"Syntax error: {exc}")
-            return
-        except _ParamRefused as exc:
-            self._line(*exc.reply)
+        parsed = self._path_command(argument, "TO:", self._check_rcpt_params, postmaster_ok=True)
+        if parsed is None:
             return
         if len(self.envelope.recipients) >= self.config.max_recipients:
             self._line(452, "4.5.3", f"Too many recipients (limit {self.config.max_recipients})")  # 4.5.3.1.10
             return
-        self._pending = RcptTo(recipient.mailbox, params, self.envelope)
+        self._pending = RcptTo(*parsed, self.envelope)
         self._events.append(self._pending)
 
     def _check_rcpt_params(self, params: dict[str, str | None]) -> None:
@@ -540,50 +538,26 @@ class SmtpServer:
         if not (self.tls or self.config.plaintext_auth):
             self._line(538, "5.7.11", "Encryption required for requested authentication mechanism")
             return
-        self._sasl = (mechanism, [])
+        self._sasl = sasl.SaslExchange(mechanism)
         self.state = State.AUTH
-        if len(words) == 2:
-            self._sasl_response(words[1].encode(), initial=True)
-        else:
-            self._challenge()
+        self._sasl_step(self._sasl.start(words[1].encode() if len(words) == 2 else None))
 
-    def _challenge(self) -> None:
-        mechanism, responses = self._sasl
-        if mechanism == "LOGIN":
-            prompt = ("Username:", "Password:")[len(responses)]
-            self._line(334, None, base64.b64encode(prompt.encode()).decode())
-        else:
-            self._out += b"334 \r\n"  # PLAIN: an empty challenge (RFC 4954 4)
-
-    def _sasl_response(self, line: bytes | TooLong, initial: bool = False) -> None:
+    def _sasl_response(self, line: bytes | TooLong) -> None:
         if isinstance(line, TooLong):
             self._sasl_fail(500, "5.5.6", "Authentication exchange line is too long")
-            return
-        if line == b"*":
-            self._sasl_fail(501, "5.0.0", "Authentication cancelled")  # RFC 4954 4: MUST 501
-            return
-        try:
-            decoded = b"" if initial and line == b"=" else base64.b64decode(line, validate=True)
-        except (binascii.Error, ValueError):
-            self._sasl_fail(501, "5.5.2", "Cannot decode response (not base64)")
-            return
-        mechanism, responses = self._sasl
-        responses.append(decoded.decode("utf-8", "replace"))
-        if mechanism == "PLAIN":
-            parts = responses[0].split("\0")
-            if len(parts) != 3:
-                self._sasl_fail(501, "5.5.2", "PLAIN response must be authzid NUL user NUL password")
-                return
-            self._decide_auth(AuthAttempt("PLAIN", *parts))
-        elif len(responses) < 2:
-            self._challenge()
         else:
-            self._decide_auth(AuthAttempt("LOGIN", "", responses[0], responses[1]))
+            self._sasl_step(self._sasl.respond(line))
 
-    def _decide_auth(self, attempt: AuthAttempt) -> None:
-        self._sasl = None
-        self._pending = attempt
-        self._events.append(attempt)
+    def _sasl_step(self, step) -> None:
+        if isinstance(step, sasl.Challenge):
+            self._out += f"334 {step.text}".encode() + b"\r\n"  # PLAIN's is empty: "334 " (RFC 4954 4)
+        elif isinstance(step, sasl.Failure):
+            # RFC 4954 4: "*" MUST get 501, and so must a response that does not decode
+            self._sasl_fail(501, "5.0.0" if step.reason == "cancelled" else "5.5.2", step.detail)
+        else:
+            self._sasl = None
+            self._pending = AuthAttempt(step.mechanism, step.authzid, step.username, step.password)
+            self._events.append(self._pending)
 
     def _sasl_fail(self, code: int, enhanced: str, text: str) -> None:
         self._sasl = None
