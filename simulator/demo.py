@@ -10,7 +10,7 @@ import unicodedata
 
 from faker import Faker
 
-from simulator.directory import Directory, Organization, PublicFolder, User, VirtualServer
+from simulator.directory import Directory, Limits, Organization, PublicFolder, User, VirtualServer
 
 PEOPLE = 24  # plus the administrator: about 25 mailboxes
 # (path, newsgroup suffix or None): parents come before their children.
@@ -61,6 +61,10 @@ def build_demo(seed: int = 0) -> Directory:
                                        auth_methods=["USER", "APOP", "PLAIN", "LOGIN"], plaintext_auth=False))
     d.add_virtual_server(VirtualServer("pop3-2", "pop3", name="Secure POP3 Virtual Server", tls="implicit",
                                        auth_methods=["USER", "PLAIN", "LOGIN"]))
+    d.add_virtual_server(VirtualServer("imap-1", "imap", name="Default IMAP4 Virtual Server", tls="starttls",
+                                       plaintext_auth=False, limits=Limits(line_length=65536)))
+    d.add_virtual_server(VirtualServer("imap-2", "imap", name="Secure IMAP4 Virtual Server", tls="implicit",
+                                       limits=Limits(line_length=65536)))
     return d
 
 

@@ -535,6 +535,15 @@ class Directory:
         d.add_public_folder(PublicFolder("Announcements", "News for everyone in the organization"))
         return d
 
+    @classmethod
+    def standard(cls) -> Directory:
+        """The simulator's default: the minimal organization with an IMAP4 virtual server as well."""
+        d = cls.minimal()
+        # RFC 7162 4: IMAP servers should take command lines of 8192 octets and more (long UID sets)
+        d.add_virtual_server(VirtualServer("imap-1", "imap", name="Default IMAP4 Virtual Server",
+                                           limits=Limits(line_length=65536)))
+        return d
+
     def to_dict(self) -> dict:
         """Plain data in the shape of the TOML file (no usn: it counts changes, it is not configuration)."""
         def plain(obj) -> dict:

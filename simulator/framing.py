@@ -17,16 +17,18 @@ transparency dots (RFC 5321 4.5.2), and keeps reading but stops storing once the
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 CRLF = b"\r\n"
 
 
 @dataclass(frozen=True)
 class TooLong:
-    """A line longer than the limit arrived; `length` octets were discarded up to its CRLF."""
+    """A line longer than the limit arrived; `length` octets were discarded up to its CRLF. `head` keeps
+    its first octets, so a protocol can still name the command (an IMAP tag) in its refusal."""
 
     length: int
+    head: bytes = field(default=b"", compare=False)
 
 
 class InputBuffer:
@@ -36,6 +38,7 @@ class InputBuffer:
         self._pos = 0  # what has been taken, not yet compacted away
         self._mark: int | None = None
         self._discarding: int | None = None  # octets swallowed so far of an overlong line
+        self._discarded_head = b""
 
     def feed(self, data: bytes) -> None:
         self._buf += data
@@ -67,16 +70,17 @@ class InputBuffer:
                 self._pos = end + 2
                 self._discarding = None
                 self._compact()
-                return TooLong(length)
+                return TooLong(length, self._discarded_head)
             if end < 0:
                 if len(self) > self.max_line:
                     self._discarding = 0  # no CRLF yet and already too long: swallow up to the CRLF
+                    self._discarded_head = bytes(self._buf[self._pos:self._pos + 64])
                     continue
                 return None
             line = bytes(self._buf[self._pos:end])
             self._pos = end + 2
             self._compact()
-            return TooLong(len(line)) if len(line) + 2 > self.max_line else line
+            return TooLong(len(line), line[:64]) if len(line) + 2 > self.max_line else line
 
     def exactly(self, n: int) -> bytes | None:
         if len(self) < n:

@@ -27,6 +27,7 @@ from .directory import Directory
 from .exipc import Channel, StoreWorker
 from .metabase import EventLog, Metabase, UpdateService
 from .servers.base import Services, VirtualServerHost
+from .servers.imap.view import MailboxHub
 from .servers.pop3 import Pop3Host
 from .servers.smtp import SmtpHost
 from .store import BlobHeap
@@ -36,6 +37,14 @@ from .transport import Transport
 HOSTS: dict[str, type[VirtualServerHost]] = {"smtp": SmtpHost, "pop3": Pop3Host}
 
 
+def host_class(protocol: str) -> type[VirtualServerHost] | None:
+    if protocol == "imap" and "imap" not in HOSTS:
+        from .servers.imap.session import ImapHost  # the largest server: loaded when a directory has one
+
+        HOSTS["imap"] = ImapHost
+    return HOSTS.get(protocol)
+
+
 class SimulatorError(RuntimeError):
     pass
 
@@ -43,7 +52,7 @@ class SimulatorError(RuntimeError):
 class Simulator:
     def __init__(self, directory: Directory | None = None, *, data: str | Path | None = None,
                  replication_interval: float = 15.0, replication_debounce: float = 0.05) -> None:
-        self.directory = directory or Directory.minimal()
+        self.directory = directory or Directory.standard()
         self.data = Path(data) if data is not None else None
         self.events = EventLog()
         self.metabase = Metabase(log=self.events)
@@ -118,12 +127,14 @@ class Simulator:
         self.worker.start()
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._cert.configure_cert(context)
+        hub = MailboxHub()
         self.services = Services(worker=self.worker, heap=self.heap,
-                                 transport=Transport(self.directory, self.heap, self.hostname),
+                                 transport=Transport(self.directory, self.heap, self.hostname, hub),
                                  directory=self.directory, tls_server=context, events=self.events,
-                                 hostname=self.hostname)
+                                 hostname=self.hostname, hub=hub)
         self._api = Channel("api", self.worker)
         await self._api.call("ensure_mailboxes", aliases=list(self.directory.users))
+        await self._api.call("ensure_public_folders", paths=list(self.directory.public_folders))
         self._unsubscribe.append(self.directory.subscribe(self._directory_changed))
         self._unsubscribe.append(self.metabase.subscribe(self._metabase_changed))
         self.update_service.replicate()
@@ -163,8 +174,9 @@ class Simulator:
 
     def _directory_changed(self, usn: int) -> None:
         # New users get their mailboxes at once; virtual server changes wait for replication.
-        aliases = list(self.directory.users)
+        aliases, folders = list(self.directory.users), list(self.directory.public_folders)
         self._on_loop(lambda: self._api.call("ensure_mailboxes", aliases=aliases))
+        self._on_loop(lambda: self._api.call("ensure_public_folders", paths=folders))
 
     def _metabase_changed(self, server_ids: set[str]) -> None:
         self._on_loop(lambda: self._apply(server_ids))
@@ -185,7 +197,7 @@ class Simulator:
                     host.config = config  # limits, banner, auth: new sessions take them
                     self.events.add("server", "reconfigured", sid)
                     continue
-                cls = HOSTS.get(config.protocol)
+                cls = host_class(config.protocol)
                 if cls is None:
                     self.events.add("server", "unsupported", f"{sid}: no {config.protocol} server in this simulator")
                     continue

@@ -8,12 +8,13 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .store import BlobHandle, BlobHeap, Store
+from .store_imap import ImapStoreOps
 
 INBOX = "Inbox"
 QUEUE_ALIAS = "smtp-queue"  # where mail for other domains waits for a route (routing arrives later)
 
 
-class StoreService:
+class StoreService(ImapStoreOps):
     def __init__(self, path: str, heap: BlobHeap) -> None:
         self.store = Store(path)
         self.heap = heap
@@ -30,6 +31,18 @@ class StoreService:
         for alias in aliases:
             self.store.create_mailbox(alias)
         return len(aliases)
+
+    def op_ensure_public_folders(self, paths: list[str]) -> int:
+        """Public folders from the directory ("Marketing/News"), created with their parents."""
+        from .store.naming import child_url
+
+        for path in paths:
+            url = "/public/"
+            for name in path.split("/"):
+                url = child_url(url, name, folder=True)
+                if self.store.folder(url) is None:
+                    self.store.create_folder(url)
+        return len(paths)
 
     def op_deliver(self, alias: str, prefix: bytes, blob: BlobHandle, folder: str = INBOX) -> str:
         """Final delivery into a mailbox: the trace fields, then the body, committed before the reply."""

@@ -25,10 +25,11 @@ class Refusal:
 
 
 class Transport:
-    def __init__(self, directory, heap, hostname: str) -> None:
+    def __init__(self, directory, heap, hostname: str, hub=None) -> None:
         self.directory = directory
         self.heap = heap
         self.hostname = hostname
+        self.hub = hub  # told about every delivery, so IMAP sessions see new mail
         self._ids = itertools.count(1)
         self._prefix = secrets.token_hex(3).upper()
 
@@ -91,7 +92,9 @@ class Transport:
             for alias, address in local.items():
                 prefix = return_path + self.received(envelope, client_ip, queue_id,
                                                      address if len(envelope.recipients) == 1 else None)
-                await channel.call("deliver", alias=alias, prefix=prefix, blob=handle)
+                url = await channel.call("deliver", alias=alias, prefix=prefix, blob=handle)
+                if self.hub is not None:
+                    self.hub.changed(url.rsplit("/", 1)[0] + "/")
             if remote:
                 prefix = self.received(envelope, client_ip, queue_id, None)
                 await channel.call("enqueue_remote", recipients=remote, sender=envelope.sender, prefix=prefix,

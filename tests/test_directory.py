@@ -283,7 +283,8 @@ def test_demo_contents(seed):
     servers = {vs.id: vs for vs in d.virtual_servers.values()}
     assert [(vs.protocol, vs.name, vs.tls) for vs in servers.values()] == [
         ("smtp", "Default SMTP Virtual Server", "starttls"), ("smtp", "Internet Relay", "none"),
-        ("pop3", "Default POP3 Virtual Server", "starttls"), ("pop3", "Secure POP3 Virtual Server", "implicit")]
+        ("pop3", "Default POP3 Virtual Server", "starttls"), ("pop3", "Secure POP3 Virtual Server", "implicit"),
+        ("imap", "Default IMAP4 Virtual Server", "starttls"), ("imap", "Secure IMAP4 Virtual Server", "implicit")]
     assert all(vs.port == 0 for vs in servers.values())
 
 

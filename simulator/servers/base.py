@@ -149,6 +149,7 @@ class Services:
     tls_server: ssl.SSLContext
     events: Any  # metabase.EventLog
     hostname: str
+    hub: Any = None  # servers.imap.view.MailboxHub: who has which mailbox selected
 
 
 class VirtualServerHost:

@@ -6,6 +6,7 @@ import itertools
 import os
 
 from ..exipc import StoreCallError
+from ..store.naming import mailbox_url
 from ..protocols import pop3
 from .base import Session, VirtualServerHost
 
@@ -43,6 +44,8 @@ class Pop3Session(Session):
         elif isinstance(event, pop3.Update):
             try:
                 await channel.call("delete", keys=event.deleted)
+                if event.deleted and self.host.services.hub is not None:
+                    self.host.services.hub.changed(mailbox_url(self.locked) + "Inbox/")
                 m.updated(True)
             except StoreCallError:
                 m.updated(False)

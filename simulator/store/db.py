@@ -407,12 +407,20 @@ class Store:
     def delete_items(self, folder_url: str, uids: Iterable[int]) -> int:
         folder = self._need_folder(folder_url)
         with self._tx():
-            count = self._db.execute(
-                "DELETE FROM items WHERE folder_id = ? AND uid IN (SELECT value FROM json_each(?))",
-                (folder["id"], _uid_list(uids))).rowcount
-            if count:
-                self._bump(folder["id"])  # an expunge is a change a CONDSTORE/QRESYNC client must see
-        return count
+            gone = [row[0] for row in self._db.execute(
+                "DELETE FROM items WHERE folder_id = ? AND uid IN (SELECT value FROM json_each(?)) RETURNING uid",
+                (folder["id"], _uid_list(uids)))]
+            if gone:
+                modseq = self._bump(folder["id"])  # an expunge is a change a CONDSTORE/QRESYNC client must see
+                self._db.executemany("INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
+                                     [(folder["id"], uid, modseq) for uid in gone])
+        return len(gone)
+
+    def expunged_since(self, folder_url: str, modseq: int) -> list[int]:
+        """UIDs removed from the folder (expunged or moved away) after `modseq`, ascending."""
+        folder = self._need_folder(folder_url)
+        return [row[0] for row in self._db.execute(
+            "SELECT uid FROM expunged WHERE folder_id = ? AND modseq > ? ORDER BY uid", (folder["id"], modseq))]
 
     def set_flags(self, folder_url: str, uids: Iterable[int], flags: Iterable[str], mode: str) -> list[Item]:
         """Change the flags of the listed UIDs (unknown UIDs are skipped). Every changed item gets
@@ -469,7 +477,9 @@ class Store:
             self._db.execute("UPDATE items SET folder_id = ?, uid = ?, url = ?, name = ?, modseq = ? WHERE id = ?",
                              (target["id"], uid, naming.child_url(target["url"], name, folder=False), name, modseq,
                               source["id"]))
-            self._bump(source["folder_id"])
+            gone_at = self._bump(source["folder_id"])
+            self._db.execute("INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
+                             (source["folder_id"], source["uid"], gone_at))
         return self._item_by_id(source["id"])
 
     # -- properties -------------------------------------------------------------------------------

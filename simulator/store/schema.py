@@ -64,6 +64,16 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (folder_id, ns, name)
     ) WITHOUT ROWID;
     """,
+    # 2: expunged UIDs with the mod-sequence of their removal, so a QRESYNC client can be told which of
+    # the messages it knew are gone (RFC 7162 3.2.5.1 VANISHED (EARLIER)).
+    """
+    CREATE TABLE expunged (
+        folder_id INTEGER NOT NULL REFERENCES folders (id) ON DELETE CASCADE,
+        uid       INTEGER NOT NULL,
+        modseq    INTEGER NOT NULL,
+        PRIMARY KEY (folder_id, uid)
+    ) WITHOUT ROWID;
+    """,
 )
 
 VERSION = len(MIGRATIONS)
