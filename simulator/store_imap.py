@@ -68,15 +68,19 @@ class ImapStoreOps:
         self.store.set_props(root, {SUBSCRIPTIONS: names + [name] if on else names})
 
     def op_imap_status(self, url: str) -> Status:
+        return self._status(self._folder(url), self.store.items(url))
+
+    def op_imap_snapshot(self, url: str) -> tuple[Status, list[Row]]:
         folder = self._folder(url)
         items = self.store.items(url)
+        return self._status(folder, items), [Row(i.uid, i.flags, i.modseq, i.internal_date, i.size, i.id)
+                                             for i in items]
+
+    @staticmethod
+    def _status(folder, items) -> Status:
         return Status(folder.uidvalidity, folder.uidnext, folder.highestmodseq, len(items),
                       sum(1 for i in items if "\\Seen" not in i.flags),
                       sum(1 for i in items if "\\Deleted" in i.flags), sum(i.size for i in items))
-
-    def op_imap_snapshot(self, url: str) -> tuple[Status, list[Row]]:
-        return self.op_imap_status(url), [Row(i.uid, i.flags, i.modseq, i.internal_date, i.size, i.id)
-                                          for i in self.store.items(url)]
 
     def op_imap_bodies(self, url: str, uids: list[int]) -> list[tuple[int, int, BlobHandle]]:
         """(uid, item id, handle) for each UID still present, in the order asked."""

@@ -73,3 +73,76 @@ def test_curl_sends_with_smtp_url_and_fetches_with_pop3_url(sim, tmp_path):
     assert fetched.returncode == 0, fetched.stderr
     assert "Subject: via curl" in fetched.stdout and "hello curl" in fetched.stdout
     drain(sim, "alice")
+
+
+# --- IMAP --------------------------------------------------------------------------------------------------
+
+
+def test_imapclient_full_flow_against_the_simulator(sim):
+    from imapclient import IMAPClient
+
+    host, port = sim.address("imap")
+    with smtplib.SMTP(*sim.address("smtp"), timeout=5) as s:
+        s.sendmail("x@example.org", ["bob@wireproof.test"],
+                   b"Subject: for imapclient\r\nFrom: x@example.org\r\n\r\nhello imapclient\r\n")
+    client = IMAPClient(host, port=port, ssl=False, timeout=10)
+    client.starttls(ssl_context=__import__("ssl")._create_unverified_context())
+    client.login("bob", "bob-pw")
+    assert b"IDLE" in client.capabilities() and b"MOVE" in client.capabilities()
+    client.create_folder("Archive")
+    info = client.select_folder("INBOX")
+    assert info[b"EXISTS"] == 1
+    (uid,) = client.search(["SUBJECT", "imapclient"])
+    data = client.fetch([uid], ["ENVELOPE", "BODY[]", "FLAGS"])[uid]
+    assert data[b"ENVELOPE"].subject == b"for imapclient" and b"hello imapclient" in data[b"BODY[]"]
+    assert b"\\Seen" in data[b"FLAGS"]  # BODY[] (not PEEK) set \Seen
+    client.add_flags([uid], [b"\\Flagged"])
+    client.move([uid], "Archive")
+    assert client.select_folder("Archive")[b"EXISTS"] == 1
+    assert client.select_folder("INBOX")[b"EXISTS"] == 0
+    client.select_folder("Archive")
+    client.delete_messages(client.search(["ALL"]))
+    client.expunge()
+    client.close_folder()
+    client.delete_folder("Archive")
+    assert "Archive" not in [name for _, _, name in client.list_folders()]
+    client.logout()
+
+
+def test_imaplib_idle_sees_a_message_delivered_over_smtp(sim):
+    import imaplib
+    import threading
+
+    host, port = sim.address("imap")
+    imap = imaplib.IMAP4(host, port, timeout=10)
+    imap.login("alice", "alice-pw")
+    imap.select("INBOX")
+    tag = imap._new_tag().decode()
+    imap.send(f"{tag} IDLE\r\n".encode())
+    assert imap.readline().startswith(b"+")
+
+    def deliver():
+        with smtplib.SMTP(*sim.address("smtp"), timeout=5) as s:
+            s.sendmail("x@example.org", ["alice@wireproof.test"], b"Subject: while idling\r\n\r\nping\r\n")
+
+    threading.Thread(target=deliver).start()
+    update = imap.readline()  # pushed by the server while idling (RFC 2177)
+    assert update.endswith(b"EXISTS\r\n"), update
+    imap.send(b"DONE\r\n")
+    while not (line := imap.readline()).startswith(tag.encode()):
+        pass
+    assert b"OK" in line
+    imap.logout()
+    drain(sim, "alice")
+
+
+def test_curl_fetches_a_message_with_an_imap_url(sim):
+    assert CURL, "curl is not installed: `python -m conformance.peers install` (make peers) installs it"
+    with smtplib.SMTP(*sim.address("smtp"), timeout=5) as s:
+        s.sendmail("x@example.org", ["bob@wireproof.test"], b"Subject: via imap url\r\n\r\nfetched by curl\r\n")
+    host, port = sim.address("imap")
+    fetched = subprocess.run([CURL, "-sS", "--user", "bob:bob-pw", f"imap://{host}:{port}/INBOX;MAILINDEX=1"],
+                             capture_output=True, text=True, timeout=20)
+    assert fetched.returncode == 0, fetched.stderr
+    assert "Subject: via imap url" in fetched.stdout and "fetched by curl" in fetched.stdout
+    drain(sim, "bob")

@@ -76,6 +76,8 @@ def _item(text: str) -> Item:
     if kind == "BINARY.SIZE" and origin is not None:
         raise FetchError("BINARY.SIZE takes no partial")
     partial = (int(origin), int(count)) if origin is not None else None
+    if partial is not None and partial[1] == 0:
+        raise FetchError("the octet count of a partial is a non-zero number")  # RFC 3501 9: nz-number
     name = {"BODY.PEEK": "BODY", "BINARY.PEEK": "BINARY"}.get(kind, kind)
     return Item(name, section.upper() if "HEADER.FIELDS" not in section.upper() else _fields(section),
                 peek=kind.endswith(".PEEK"), partial=partial)
@@ -130,7 +132,7 @@ def _render(item: Item, msg: Message) -> bytes:
     if n == "BODY" and item.section is None:
         return b"BODY " + mime.bodystructure(raw, extensible=False)
     if n == "RFC822":
-        return b"RFC822 " + encode.literal(raw)
+        return b"RFC822 " + encode.literal(raw)  # the whole message, as stored
     if n == "RFC822.HEADER":
         return b"RFC822.HEADER " + encode.literal(mime.section(raw, "HEADER") or b"")
     if n == "RFC822.TEXT":
@@ -144,7 +146,7 @@ def _render(item: Item, msg: Message) -> bytes:
         if data is None:
             return label + b" NIL"
         return label + _partial(item, data, binary=True)
-    data = mime.section(raw, item.section)
+    data = raw if item.section == "" else mime.section(raw, item.section)  # BODY[] needs no parsing
     label = f"BODY[{item.section}]"
     if data is None:
         return label.encode() + (b"<%d>" % item.partial[0] if item.partial else b"") + b" NIL"

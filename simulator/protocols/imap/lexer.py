@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ...framing import InputBuffer, TooLong
 from .tokens import Atom, List, String, Token
 
-LITERAL_AT_END = re.compile(rb"(~?)\{(\d{1,10})(\+|-)?\}$")
+LITERAL_AT_END = re.compile(rb"(~?)\{(\d{1,10})(\+)?\}$")  # {n}, {n+} (RFC 7888), ~{n} (RFC 3516)
 
 
 @dataclass

@@ -24,7 +24,7 @@ from ...framing import InputBuffer
 from .. import sasl
 from . import encode
 from .lexer import Assembled, CommandReader, Continue, LexError, Need, Overflow, tokenize
-from .tokens import Atom, Token, astring
+from .tokens import Atom, List, Token, astring
 
 
 class State(enum.Enum):
@@ -110,7 +110,7 @@ NO_ARGUMENTS = {"NOOP", "CHECK", "CLOSE", "UNSELECT", "EXPUNGE"}
 UID_COMMANDS = {"FETCH", "STORE", "COPY", "MOVE", "SEARCH", "EXPUNGE", "SORT", "THREAD"}
 CONNECTION_COMMANDS = {"CAPABILITY", "LOGOUT", "STARTTLS", "LOGIN", "AUTHENTICATE", "ENABLE", "ID", "NAMESPACE",
                        "IDLE"}
-ENABLEABLE = {"CONDSTORE", "QRESYNC", "IMAP4REV2", "UTF8=ACCEPT"}
+CANONICAL = {"CONDSTORE": "CONDSTORE", "QRESYNC": "QRESYNC", "IMAP4REV2": "IMAP4rev2", "UTF8=ACCEPT": "UTF8=ACCEPT"}
 
 
 class ImapServer:
@@ -241,6 +241,8 @@ class ImapServer:
         if name == "UID" and len(words) > 2:
             name = words[2].split(b" ", 1)[0].decode("ascii", "replace").upper()
         if name in CONNECTION_COMMANDS:
+            if name == "LOGIN" and self.state is State.NOT_AUTHENTICATED and not (self.tls or self.config.plaintext_auth):
+                return tag, "NO", "[PRIVACYREQUIRED] Plaintext authentication is disabled; use STARTTLS first"
             ok = name == "LOGIN" and self.state is State.NOT_AUTHENTICATED or name in ("AUTHENTICATE", "ID", "ENABLE")
             return None if ok else (tag, "BAD", f"{name} takes no literal here")
         if name not in SERVER_COMMANDS:
@@ -250,7 +252,7 @@ class ImapServer:
         return None
 
     def _overflow(self, step: Overflow) -> None:
-        tag = step.tag if step.tag and step.tag.isprintable() and " " not in step.tag else "*"
+        tag = step.tag if _valid_tag(step.tag) else "*"  # never "+": that would read as a continuation
         if step.what == "line":
             self._tagged(tag, "BAD", f"Command line too long (limit {self.config.max_line} octets)", "TOOBIG")
         else:
@@ -348,9 +350,13 @@ class ImapServer:
         if mechanism not in self.config.auth_mechanisms or mechanism not in sasl.MECHANISMS:
             self._tagged(tag, "NO", f"Unsupported authentication mechanism {mechanism[:20]}")
         elif self._may_authenticate(tag):
+            initial = astring(args[1]) if len(args) == 2 else None  # SASL-IR (RFC 4959)
+            if len(args) == 2 and initial is None:
+                self._tagged(tag, "BAD", "The initial response is an atom or a string")
+                return
             exchange = sasl.SaslExchange(mechanism)
             self._sasl = (tag, exchange)
-            initial = astring(args[1]).encode() if len(args) == 2 else None  # SASL-IR (RFC 4959)
+            initial = initial.encode() if initial is not None else None
             self._sasl_step(exchange.start(initial))
 
     def _sasl_line(self) -> bool:
@@ -384,9 +390,12 @@ class ImapServer:
         if not args or not all(isinstance(a, Atom) for a in args):
             self._tagged(tag, "BAD", "Syntax: ENABLE <capability> ...")
             return
-        newly = [a.text for a in args if a.upper() in ENABLEABLE and a.upper() not in self.enabled]
-        for atom in newly:
-            self.enabled.add(atom.upper())
+        newly: list[str] = []
+        for atom in args:
+            name = CANONICAL.get(atom.upper())
+            if name is not None and atom.upper() not in self.enabled and name not in newly:
+                newly.append(name)
+                self.enabled.add(atom.upper())
         if "QRESYNC" in self.enabled:
             self.enabled.add("CONDSTORE")  # RFC 7162 3.2.3: QRESYNC implies CONDSTORE
         # RFC 5161 3.1: the ENABLED response comes even when it lists nothing
@@ -394,8 +403,8 @@ class ImapServer:
         self._tagged(tag, "OK", "ENABLE completed")
 
     def _cmd_id(self, tag: str, args: list[Token]) -> None:
-        if len(args) != 1:
-            self._tagged(tag, "BAD", "Syntax: ID ( field value ... ) or ID NIL")
+        if len(args) != 1 or not (isinstance(args[0], List) or (isinstance(args[0], Atom) and args[0].upper() == "NIL")):
+            self._tagged(tag, "BAD", "Syntax: ID ( field value ... ) or ID NIL")  # RFC 2971 3.1
             return
         fields = [b'"name"', b'"wireproof-simulator"', b'"vendor"', b'"wireproof"', b'"support-url"', b"NIL"]
         self.untagged(b"ID " + encode.paren(fields))
@@ -426,8 +435,8 @@ class ImapServer:
         return True
 
 def _valid_tag(tag: str) -> bool:
-    # tag = 1*<any ASTRING-CHAR except "+">
-    return bool(tag) and "+" not in tag and all(c.isprintable() and c not in ' (){%*"\\' for c in tag)
+    # tag = 1*<any ASTRING-CHAR except "+">: ASCII 0x21-0x7E without the atom-specials but "]"
+    return bool(tag) and all(0x21 <= ord(c) <= 0x7E and c not in '+(){%*"\\' for c in tag)
 
 
 def _leading_tag(assembled: Assembled) -> str:

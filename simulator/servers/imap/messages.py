@@ -36,14 +36,22 @@ class MessageCommands:
         return {r.uid: r for r in rows}
 
     async def _bodies(self, uids: list[int]) -> dict[int, bytes]:
-        heap = self.host.services.heap
+        """Bodies by UID: from the cache when they were fetched before, from the store otherwise."""
+        heap, cache, validity = self.host.services.heap, self.host.body_cache, self.view.uidvalidity
         out = {}
-        for uid, item_id, handle in await self.call("imap_bodies", url=self.view.url, uids=uids):
-            key = (self.view.uidvalidity, uid)  # never reused: UIDVALIDITY is unique per folder incarnation
-            try:
-                out[uid] = self.host.body_cache.get(key) or self.host.body_cache.put(key, bytes(heap.view(handle)))
-            finally:
-                heap.release(handle)
+        missing = []
+        for uid in uids:
+            body = cache.get((validity, uid))  # (UIDVALIDITY, UID) is never reused for other octets
+            if body is None:
+                missing.append(uid)
+            else:
+                out[uid] = body
+        if missing:
+            for uid, _item_id, handle in await self.call("imap_bodies", url=self.view.url, uids=missing):
+                try:
+                    out[uid] = cache.put((validity, uid), bytes(heap.view(handle)))
+                finally:
+                    heap.release(handle)
         return out
 
     # --- FETCH ------------------------------------------------------------------------------------------------

@@ -72,7 +72,7 @@ class MailboxHub:
 
     def unclaimed(self, url: str, uids: list[int]) -> set[int]:
         """The messages still new to every session: what EXAMINE and STATUS report as RECENT without
-        taking \Recent away from the session that will SELECT the mailbox."""
+        taking \\Recent away from the session that will SELECT the mailbox."""
         mark = self._recent_mark.get(self._key(url), 0)
         return {u for u in uids if u > mark}
 
