@@ -64,8 +64,12 @@ class Console:
         for v in ("pass", "fail", "warn", "skip", "error"):
             table.add_column(v, justify="right", style=STYLE[v])
         table.add_column("total", justify="right")
+        table.add_column("base", justify="right")  # base-protocol checks: passed/run
+        table.add_column("extension", justify="right")  # extension checks: passed/run
         for proto, c in doc["summary"]["by_protocol"].items():
-            table.add_row(proto, *(str(c[v]) for v in ("pass", "fail", "warn", "skip", "error")), str(c["total"]))
+            split = [f"{part['pass']}/{part['total']}" if (part := c.get(key)) else "" for key in ("base", "extension")]
+            table.add_row(proto, *(str(c[v]) for v in ("pass", "fail", "warn", "skip", "error")), str(c["total"]),
+                          *split)
         self.out.print(table)
         problems = [r for r in doc["results"] if r["verdict"] in ("fail", "error", "warn")]
         for r in problems[:40]:

@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
+from .dialects.imap import ImapClient
 from .dialects.pop3 import Pop3Client
 from .dialects.smtp import SmtpClient
 from .model import Check, Skip, Undecided, Violation
@@ -33,6 +34,9 @@ TARGET_VARIABLES = {  # every variable a script may use without setting it, and 
     "user_b64": ACCOUNT_HINT, "password_b64": ACCOUNT_HINT,
     "readback_rcpt": "give a read-back mailbox ([readback] url and address in a profile)",
     "pop3_user": ACCOUNT_HINT, "pop3_password": ACCOUNT_HINT,  # the POP3 account (fill.py), scripts only
+    # IMAP scripts (conformance/dialects/imap_script.py): the first account as LOGIN arguments and pieces
+    "login": ACCOUNT_HINT, "user_quoted": ACCOUNT_HINT, "password_quoted": ACCOUNT_HINT, "user_len": ACCOUNT_HINT,
+    "password_len": ACCOUNT_HINT,
 }
 
 
@@ -247,6 +251,40 @@ class CheckContext:
             reply = await pop3_login(self, client, account or pop3_account(self))
             self.setup(reply.ok, f"logging in as {(account or pop3_account(self)).user} succeeds", "+OK",
                        reply.show())
+        return client
+
+    # --- IMAP ----------------------------------------------------------------------------------------------
+
+    async def imap(self, *, tls: bool = False, plain: bool = False, login: bool = False, select: str | None = None,
+                   examine: bool = False, capability: bool = False, label: str | None = None) -> ImapClient:
+        """A ready IMAP session: greeting read (OK or PREAUTH). Upgraded with STARTTLS when `tls` asks, or when
+        the endpoint requires it (`?starttls=require`) unless `plain` asks for the plaintext session a STARTTLS
+        check starts from; `capability` asks CAPABILITY (after TLS); `login` logs in as the target's first
+        account (LOGIN, or AUTHENTICATE PLAIN when the server announces LOGINDISABLED); `select` (or with
+        `examine`, EXAMINE) opens a mailbox. Every step is setup: when it fails the check is an error."""
+        client = ImapClient(await self.connect("imap", label))
+        greeting = await client.read_greeting()
+        self.setup(greeting.kind == "untagged" and greeting.status in ("OK", "PREAUTH"),
+                   "the server greets with * OK", "* OK ...", str(greeting))
+        ep = self.endpoint("imap")
+        if (tls or (ep.starttls_required and not plain)) and not client.wire.tls:
+            self.require("STARTTLS" in self.cap("imap").keywords, "the server does not offer STARTTLS")
+            reply = await client.starttls(self.tls_context())
+            self.setup(reply.ok, "STARTTLS is accepted", "OK", reply.show())
+        if capability or (login and not client.capabilities):
+            reply = await client.capability()
+            self.setup(reply.ok, "CAPABILITY is answered OK", "OK", reply.show())
+        if login and greeting.status != "PREAUTH":
+            acc = self._account()
+            if client.has("LOGINDISABLED"):
+                self.require(client.has("AUTH=PLAIN"), "the server disables LOGIN here and offers no AUTH=PLAIN")
+                reply = await client.authenticate_plain(acc.user, acc.password)
+            else:
+                reply = await client.login(acc.user, acc.password)
+            self.setup(reply.ok, f"logging in as {acc.user} succeeds", "OK", reply.show())
+        if select is not None:
+            reply, _ = await client.select(select, examine=examine)
+            self.setup(reply.ok, f"{'EXAMINE' if examine else 'SELECT'} {select} is accepted", "OK", reply.show())
         return client
 
     # --- mail transactions and read-back ----------------------------------------------------------------

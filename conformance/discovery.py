@@ -6,6 +6,7 @@ unknown one (discovery itself failed) into `error`. The discovery conversation i
 from __future__ import annotations
 
 from .context import Capabilities, RunOptions
+from .dialects.imap import ImapClient, astring
 from .dialects.pop3 import Pop3Client
 from .dialects.smtp import SmtpClient
 from .errors import SetupError
@@ -124,7 +125,82 @@ async def _capa(caps: Capabilities, client: Pop3Client) -> None:
         caps.keywords.add(f"SASL={mech}")
 
 
-DISCOVERERS = {"smtp": discover_smtp, "pop3": discover_pop3}
+async def discover_imap(target: Target, options: RunOptions) -> Capabilities:
+    """Greeting, CAPABILITY, and if STARTTLS is offered, STARTTLS and CAPABILITY again; then, when the target
+    has an account, LOGIN (inside TLS when there is TLS) and CAPABILITY once more, because servers announce
+    more after login (RFC 3501 7.2.1), and NAMESPACE (or LIST "" "") for the personal namespace's prefix and
+    hierarchy delimiter, which scratch mailbox names need. Keywords are capability names in upper case
+    (IMAP4REV1, IDLE, AUTH=PLAIN, LITERAL+, ...) from any of those stages, and tls. Params: `pre-login`,
+    `pre-login-tls` and `post-login` (each stage's list), `prefix` and `delimiter`, `login` (why not)."""
+    caps, ep, transcript, tls_ctx, wire = await _open("imap", target, options)
+    if wire is None:
+        return caps
+    client = ImapClient(wire, tag_prefix="d")
+    try:
+        greeting = await client.read_greeting()
+        caps.greeting = greeting.line
+        if greeting.kind != "untagged" or greeting.status not in ("OK", "PREAUTH"):
+            caps.problem = f"the server greeted with {greeting} instead of * OK"
+            return caps
+        await _imap_capability(caps, client, "pre-login")
+        if ep.implicit_tls:
+            caps.keywords.add("tls")
+        elif client.has("STARTTLS"):
+            if (await client.starttls(tls_ctx)).ok:
+                caps.keywords.add("tls")
+                await _imap_capability(caps, client, "pre-login-tls")
+        if greeting.status == "PREAUTH":
+            caps.params["login"] = "the server greeted with PREAUTH"
+        elif not target.accounts:
+            caps.params["login"] = "no account given"
+        else:
+            account = target.accounts[0]
+            if client.has("LOGINDISABLED"):
+                reply = await client.authenticate_plain(account.user, account.password)
+            else:
+                reply = await client.login(account.user, account.password)
+            if not reply.ok:
+                caps.params["login"] = f"logging in as {account.user} was refused: {reply}"
+                return caps
+        if greeting.status == "PREAUTH" or target.accounts:
+            await _imap_capability(caps, client, "post-login")
+            await _imap_namespace(caps, client)
+        await client.logout()
+    except WireError as exc:
+        caps.problem = f"discovery did not finish: {exc}"
+    finally:
+        await wire.close()
+        caps.transcript = transcript.events
+    return caps
+
+
+async def _imap_capability(caps: Capabilities, client: ImapClient, stage: str) -> None:
+    reply = await client.capability()
+    if reply.ok:
+        caps.params[stage] = " ".join(sorted(client.capabilities))
+        caps.keywords |= client.capabilities
+
+
+async def _imap_namespace(caps: Capabilities, client: ImapClient) -> None:
+    """The personal namespace's prefix and delimiter: NAMESPACE's first personal entry, else LIST "" ""."""
+    if client.has("NAMESPACE"):
+        reply = await client.command("NAMESPACE")
+        data = reply.first("NAMESPACE")
+        personal = data.values[0] if data is not None and data.values else None
+        if reply.ok and isinstance(personal, list) and personal and isinstance(personal[0], list) \
+                and len(personal[0]) >= 2:
+            prefix, delimiter = personal[0][0], personal[0][1]
+            caps.params["prefix"] = prefix.decode("utf-8", "replace") if isinstance(prefix, bytes) else ""
+            caps.params["delimiter"] = delimiter.decode("utf-8", "replace") if isinstance(delimiter, bytes) else ""
+            return
+    reply = await client.command(f'LIST "" {astring("")}')
+    entry = reply.first("LIST")
+    listed = entry.mailbox_list() if entry is not None else None
+    caps.params["prefix"] = ""
+    caps.params["delimiter"] = (listed.delimiter or "") if listed is not None else ""
+
+
+DISCOVERERS = {"smtp": discover_smtp, "pop3": discover_pop3, "imap": discover_imap}
 
 
 def unmet_need(need: str, protocol: str, target: Target, caps: Capabilities) -> tuple[str, str] | None:

@@ -96,18 +96,22 @@ class Driver:
             return None
 
 
-async def check_machine(ctx, make_machine: Callable[[Driver], Any], *, steps: int = 25) -> None:
+async def check_machine(ctx, make_machine: Callable[[Driver], Any], *, steps: int = 25, min_examples: int = 0,
+                        budget_s: float | None = None) -> None:
     """Run a state machine as the body of a check. Hypothesis runs on a worker thread; when the check's
-    timeout cancels us, the driver is told to stop, so the thread winds down instead of running on."""
-    driver = Driver(ctx, ctx.options.property_budget_s)
+    timeout cancels us, the driver is told to stop, so the thread winds down instead of running on.
+    `min_examples` raises the run's --max-examples for this check (never lowers it); `budget_s` replaces the
+    run's wall-clock budget for it (a check that needs more gives itself a matching timeout)."""
+    driver = Driver(ctx, budget_s if budget_s is not None else ctx.options.property_budget_s)
     try:
-        await asyncio.to_thread(run_machine, ctx, driver, make_machine, steps)
+        await asyncio.to_thread(run_machine, ctx, driver, make_machine, steps, min_examples)
     except asyncio.CancelledError:
         driver.cancelled = True
         raise
 
 
-def run_machine(ctx, driver: Driver, make_machine: Callable[[Driver], Any], steps: int) -> None:
+def run_machine(ctx, driver: Driver, make_machine: Callable[[Driver], Any], steps: int,
+                min_examples: int = 0) -> None:
     """Run the machine (blocking) and turn its outcome into ctx verdicts."""
     opts = ctx.options
     ctx.seed = opts.seed
@@ -117,7 +121,8 @@ def run_machine(ctx, driver: Driver, make_machine: Callable[[Driver], Any], step
         return make_machine(driver)
 
     factory._hypothesis_internal_use_seed = opts.seed  # what @hypothesis.seed sets; replayed by --seed
-    config = settings(max_examples=opts.max_examples, stateful_step_count=steps, deadline=None, database=None,
+    config = settings(max_examples=max(opts.max_examples, min_examples), stateful_step_count=steps, deadline=None,
+                      database=None,
                       suppress_health_check=list(HealthCheck), verbosity=Verbosity.normal,
                       phases=[Phase.generate, Phase.shrink], report_multiple_bugs=False, print_blob=False)
     try:
@@ -125,6 +130,8 @@ def run_machine(ctx, driver: Driver, make_machine: Callable[[Driver], Any], step
             run_state_machine_as_test(factory, settings=config)
     except ModelViolation as exc:
         driver.failure = exc
+        # Recent hypothesis versions attach the falsifying program to the exception instead of reporting it.
+        report += [line for line in getattr(exc, "__notes__", []) if line not in report]
     except Flaky as exc:
         raise Undecided(f"the server did not answer the same conversation the same way twice: {exc}") from None
     finally:

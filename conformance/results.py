@@ -30,13 +30,24 @@ def counts(results: list[dict[str, Any]]) -> dict[str, int]:
     return {v: c.get(v, 0) for v in VERDICTS} | {"total": len(results)}
 
 
+EXTENSION_TAG = "extension"  # a check of a protocol extension (it also names the capability in its needs)
+
+
+def is_extension(result: dict[str, Any]) -> bool:
+    return EXTENSION_TAG in (result.get("tags") or [])
+
+
 def summarize(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Counts for the whole run and per protocol; per protocol also by level and split into base-protocol and
+    extension checks (a check is an extension check when it carries the `extension` tag)."""
     by_protocol: dict[str, Any] = {}
     for proto in sorted({r["protocol"] for r in results}):
         rs = [r for r in results if r["protocol"] == proto]
         by_protocol[proto] = counts(rs) | {
             "by_level": {lvl: counts([r for r in rs if r["level"] == lvl]) for lvl in ("MUST", "SHOULD", "MAY")
-                         if any(r["level"] == lvl for r in rs)}}
+                         if any(r["level"] == lvl for r in rs)},
+            "base": counts([r for r in rs if not is_extension(r)]),
+            "extension": counts([r for r in rs if is_extension(r)])}
     return {"all": counts(results), "by_protocol": by_protocol}
 
 

@@ -1,5 +1,5 @@
 """The suites against real servers nobody here wrote, gated by their checked-in baselines: SMTP against Exim and
-aiosmtpd, POP3 against Dovecot.
+aiosmtpd, POP3 and IMAP against Dovecot (IMAP twice: plain, and with every session upgraded by STARTTLS).
 
 Every fail and warn in these baselines is explained, with the RFC text, in docs/peer-results.md.
 A run that differs from its baseline is either a regression of the harness or a change in the peer;
@@ -19,16 +19,26 @@ ROOT = Path(__file__).resolve().parents[1]
 SCHEMA = json.loads((ROOT / "reports/schema/results-v1.json").read_text())
 
 
-# (peer, protocol, the fewest checks the run must have)
-RUNS = [("exim", "smtp", 70), ("aiosmtpd", "smtp", 70), ("dovecot", "pop3", 35)]
+# (peer, protocol, baseline, the fewest checks the run must have, sessions upgraded with STARTTLS)
+RUNS = [("exim", "smtp", "exim", 70, False), ("aiosmtpd", "smtp", "aiosmtpd", 70, False),
+        ("dovecot", "pop3", "dovecot", 35, False), ("dovecot", "imap", "dovecot-imap", 150, False),
+        ("dovecot", "imap", "dovecot-imap-starttls", 150, True)]
 
 
 @pytest.mark.peer
-@pytest.mark.parametrize("peer, protocol, at_least", RUNS, ids=[f"{p}-{proto}" for p, proto, _ in RUNS])
-def test_suite_matches_the_peer_baseline(peer, protocol, at_least, tmp_path, capsys):
-    baseline = ROOT / "tests" / "baselines" / f"{peer}.toml"
-    code = main(["run", f"peer:{peer}", "--protocol", protocol, "--out", str(tmp_path), "--baseline", str(baseline),
-                 "--quiet"])
+@pytest.mark.parametrize("peer, protocol, name, at_least, starttls", RUNS, ids=[r[2] + "-" + r[1] for r in RUNS])
+def test_suite_matches_the_peer_baseline(peer, protocol, name, at_least, starttls, tmp_path, capsys):
+    baseline = ROOT / "tests" / "baselines" / f"{name}.toml"
+    common = ["--protocol", protocol, "--out", str(tmp_path), "--baseline", str(baseline), "--quiet"]
+    if not starttls:
+        code = main(["run", f"peer:{peer}", *common])
+    else:
+        # The peer's profile, with its plain endpoint replaced by the same port requiring STARTTLS.
+        from conformance.peers import start_peer
+
+        with start_peer(peer) as running:  # its own work directory: the peer's users cannot enter tmp_path
+            url = f"{running.endpoints[protocol]}?starttls=require"
+            code = main(["run", "--profile", str(running.profile_path), url, *common])
     out = capsys.readouterr().out
     assert code == 0, f"regressions against {baseline.name}:\n{out}"
     doc = json.loads((tmp_path / "results.json").read_text())

@@ -45,8 +45,35 @@ userdb {{
 }}
 first_valid_uid = 8
 mail_location = maildir:{mail}/%u/Maildir
+# Special-use mailboxes (RFC 6154), created and subscribed at first login, so
+# the IMAP suite's SPECIAL-USE checks have something to look at.
+namespace inbox {{
+  inbox = yes
+  mailbox Drafts {{
+    auto = subscribe
+    special_use = \\Drafts
+  }}
+  mailbox Sent {{
+    auto = subscribe
+    special_use = \\Sent
+  }}
+  mailbox Trash {{
+    auto = subscribe
+    special_use = \\Trash
+  }}
+  mailbox Junk {{
+    auto = subscribe
+    special_use = \\Junk
+  }}
+}}
 # Tests open many sessions per user from one address (default 10).
 mail_max_userip_connections = 50
+# No mailbox list index. With it, Dovecot 2.3's maildir CREATE races with other
+# sessions of the same user: one that refreshes the list index while a CREATE
+# is half done opens the new directory and fills in cur/new/tmp, and the CREATE
+# then fails with NO [ALREADYEXISTS] for a name that did not exist (about once
+# per IMAP suite run with four checks at a time). See docs/peer-results.md.
+mailbox_list_index = no
 
 service imap-login {{
   inet_listener imap {{
