@@ -11,6 +11,7 @@ minimal conversation's, and `--seed` replays the same search.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any, Callable
 
@@ -22,6 +23,9 @@ from hypothesis.stateful import run_state_machine_as_test
 from .model import Undecided, Violation
 from .wire.session import Session, WireError
 from .wire.transcript import Transcript
+
+
+HEADINGS = re.compile(r"^(Falsifying example|Failing test case|Trying example)\b")
 
 
 class ModelViolation(AssertionError):
@@ -139,7 +143,9 @@ def run_machine(ctx, driver: Driver, make_machine: Callable[[Driver], Any], step
         ctx.transcript.events[:] = driver.transcript.events
         driver.loop.close()
     if driver.failure is not None:
-        program = "\n".join(line for line in report if line.strip())
+        # Hypothesis words its own heading differently across versions; ours stays the same.
+        steps = [line for line in report if line.strip() and not HEADINGS.match(line)]
+        program = f"Falsifying example (seed {opts.seed}), as hypothesis replays it:\n" + "\n".join(steps)
         raise Violation(f"minimal failing conversation: {driver.failure}", driver.failure.expected,
                         f"{driver.failure.observed}\n\n{program}".strip())
     if driver.broken is not None:
