@@ -537,11 +537,15 @@ class Directory:
 
     @classmethod
     def standard(cls) -> Directory:
-        """The simulator's default: the minimal organization with an IMAP4 virtual server as well."""
+        """The simulator's default: the minimal organization with IMAP4 and NNTP virtual servers as well."""
         d = cls.minimal()
         # RFC 7162 4: IMAP servers should take command lines of 8192 octets and more (long UID sets)
         d.add_virtual_server(VirtualServer("imap-1", "imap", name="Default IMAP4 Virtual Server",
                                            limits=Limits(line_length=65536)))
+        # Public folders are newsgroups: one open to anyone's test posts
+        d.add_public_folder(PublicFolder("Wireproof Test", "Scratch group for conformance runs", "wireproof.test"))
+        d.add_virtual_server(VirtualServer("nntp-1", "nntp", name="Default NNTP Virtual Server",
+                                           auth_methods=["USER", "PLAIN"]))
         return d
 
     def to_dict(self) -> dict:

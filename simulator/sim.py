@@ -42,6 +42,10 @@ def host_class(protocol: str) -> type[VirtualServerHost] | None:
         from .servers.imap.session import ImapHost  # the largest server: loaded when a directory has one
 
         HOSTS["imap"] = ImapHost
+    if protocol == "nntp" and "nntp" not in HOSTS:
+        from .servers.nntp import NntpHost
+
+        HOSTS["nntp"] = NntpHost
     return HOSTS.get(protocol)
 
 
