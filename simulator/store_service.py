@@ -8,7 +8,6 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from .store import BlobHandle, BlobHeap, Store
-from .store_dav import DavStoreOps
 from .store_imap import ImapStoreOps
 from .store_nntp import NntpStoreOps
 
@@ -16,7 +15,7 @@ INBOX = "Inbox"
 QUEUE_ALIAS = "smtp-queue"  # where mail for other domains waits for a route (routing arrives later)
 
 
-class StoreService(ImapStoreOps, NntpStoreOps, DavStoreOps):
+class StoreService(ImapStoreOps, NntpStoreOps):
     def __init__(self, path: str, heap: BlobHeap) -> None:
         self.store = Store(path)
         self.heap = heap
