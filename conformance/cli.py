@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--tag", action="append", help="only checks with this tag (repeatable)")
     run.add_argument("--exclude", action="append", metavar="GLOB", help="leave out check ids matching GLOB")
     run.add_argument("--out", metavar="DIR", help="write results.json, junit.xml and report.html into DIR")
+    run.add_argument("--pcap", metavar="DIR", help="also write each check's conversation as DIR/<check>.pcap "
+                     "(synthetic TCP/IP on the protocol's standard port, for Wireshark or tshark)")
     run.add_argument("--baseline", metavar="FILE", help="compare with expected verdicts; exit 1 only on regressions")
     run.add_argument("--write-baseline", metavar="FILE", help="write this run's verdicts as a baseline")
     run.add_argument("--jobs", type=int, default=4, help="checks run at once (default 4)")
@@ -71,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument("results", nargs="+", metavar="RESULTS_JSON")
     rep.add_argument("-o", "--output", default="report.html", metavar="FILE")
     rep.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    rep.add_argument("--pcap", metavar="DIR", help="also write each check's conversation as DIR/<check>.pcap")
+
+    exp = sub.add_parser("explain", help="a walkthrough against the built-in simulator, annotated line by line")
+    exp.add_argument("protocol", nargs="?", help="smtp, pop3, imap, nntp or webdav (none: list the walkthroughs)")
+    exp.add_argument("topic", nargs="?", help="the walkthrough (default: basics)")
+
+    cov = sub.add_parser("coverage", help="which catalogued RFC requirements the suite's checks cover")
+    cov.add_argument("--protocol", action="append", help="only this protocol (repeatable)")
+    cov.add_argument("--list", choices=("untested", "covered", "all"), dest="show",
+                     help="also list requirements: the untested ones, the covered ones with their checks, or all")
+    cov.add_argument("--json", action="store_true", help="machine-readable output")
     return p
 
 
@@ -84,6 +97,14 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_run(args, argv)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "explain":
+            from .explain import cmd_explain
+
+            return cmd_explain(args)
+        if args.command == "coverage":
+            from .coverage_cli import cmd_coverage
+
+            return cmd_coverage(args)
         if args.command == "serve":
             from .sim_target import serve
 
@@ -167,6 +188,8 @@ def cmd_run(args, argv: list[str]) -> int:
         doc["baseline"] = {"file": args.baseline} | comparison.to_json()
     if args.out:
         write_outputs(doc, Path(args.out))
+    if args.pcap:
+        write_pcaps(doc, args.pcap)
     if args.write_baseline:
         try:
             Path(args.write_baseline).write_text(baseline_mod.render(doc["results"], target.name), encoding="utf-8")
@@ -205,6 +228,16 @@ def write_outputs(doc, out: Path) -> None:
         raise UsageError(f"cannot write into {out}: {exc.strerror}; choose a writable --out") from None
 
 
+def write_pcaps(doc, directory: str) -> None:
+    from . import pcap
+
+    try:
+        files = pcap.write(doc, directory)
+    except OSError as exc:
+        raise UsageError(f"cannot write pcap files into {directory}: {exc.strerror}; choose a writable --pcap") from None
+    print(f"wrote {len(files)} pcap files into {directory}")
+
+
 def cmd_report(args) -> int:
     from reports import html, junit
 
@@ -214,6 +247,8 @@ def cmd_report(args) -> int:
     Path(args.output).write_text(html.render(docs), encoding="utf-8")
     if args.junit:
         Path(args.junit).write_text(junit.render(docs[0]), encoding="utf-8")
+    for doc in docs if args.pcap else ():
+        write_pcaps(doc, args.pcap)
     print(f"wrote {args.output}")
     return EXIT_OK
 

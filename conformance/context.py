@@ -85,7 +85,9 @@ class CheckContext:
 
     def expect(self, ok: bool, what: str, expected: str = "", observed: str = "") -> None:
         """An assertion of the requirement itself."""
-        self.observations.append({"what": what, "held": bool(ok), "expected": expected, "observed": observed})
+        # `event`: how much of the transcript had been recorded, so a report can point at the exchange judged
+        self.observations.append({"what": what, "held": bool(ok), "expected": expected, "observed": observed,
+                                  "event": len(self.transcript.events)})
         if not ok:
             first = observed.strip().splitlines()[0] if observed.strip() else "(nothing)"
             raise Violation(f"{what}, but got {first}", expected, observed)

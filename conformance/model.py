@@ -48,7 +48,9 @@ class Kind(str, enum.Enum):
 
 
 ID_RE = re.compile(r"^[a-z0-9]+(?:[.-][a-z0-9]+)+$")
-RFC_RE = re.compile(r"^rfc\d+(?:#[A-Za-z0-9.-]+)?$")
+# An RFC section, or a Microsoft Open Specification's (Exchange's WebDAV extensions are specified there,
+# e.g. ms-xwdsearch#2.2.1); the report links both.
+RFC_RE = re.compile(r"^(?:rfc\d+|ms-[a-z0-9]+)(?:#[A-Za-z0-9.-]+)?$")
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class Check:
             raise ValueError(f"check {self.id} cites no RFC section")
         for ref in self.rfc:
             if not RFC_RE.match(ref):
-                raise ValueError(f"check {self.id}: RFC reference {ref!r} must look like rfc5321#4.5.2")
+                raise ValueError(f"check {self.id}: RFC reference {ref!r} must look like rfc5321#4.5.2 (or ms-xwdsearch#2.2.1)")
         if not self.requirement.strip():
             raise ValueError(f"check {self.id} states no requirement")
 

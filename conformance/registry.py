@@ -51,12 +51,13 @@ def _relative(path: str | None) -> str:
     return p.name
 
 
-def _script_checks(protocol: str, resource) -> list[Check]:
+def _script_checks(protocol: str, resource, rel: str | None = None) -> list[Check]:
+    """The checks of one .wire file (`rel`: its path as reports name it)."""
     from .context import CheckContext
     from .script.executor import ScriptRun
     from .script.parser import ScriptError, parse
 
-    rel = f"scenarios/{protocol}/{resource.name}"
+    rel = rel or f"scenarios/{protocol}/{resource.name}"
     try:
         file = parse(resource.read_text(encoding="utf-8"), rel)
     except ScriptError as exc:

@@ -16,6 +16,8 @@ PACKAGES = {  # binary -> Debian package
     "doveadm": "dovecot-core",
     "swaks": "swaks",
     "curl": "curl",  # an interop client of the simulator's tests
+    "tshark": "tshark",  # reads back the --pcap export in the tests
+    "chromium": "chromium",  # the report's browser test (Playwright drives Debian's Chromium)
 }
 EXTRA = ["dovecot-pop3d"]
 POLICY = Path("/usr/sbin/policy-rc.d")
