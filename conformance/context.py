@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Awaitable, Callable
 
 from .dialects.imap import ImapClient
+from .dialects.nntp import NntpClient
 from .dialects.pop3 import Pop3Client
 from .dialects.smtp import SmtpClient
 from .model import Check, Skip, Undecided, Violation
@@ -37,6 +38,9 @@ TARGET_VARIABLES = {  # every variable a script may use without setting it, and 
     # IMAP scripts (conformance/dialects/imap_script.py): the first account as LOGIN arguments and pieces
     "login": ACCOUNT_HINT, "user_quoted": ACCOUNT_HINT, "password_quoted": ACCOUNT_HINT, "user_len": ACCOUNT_HINT,
     "password_len": ACCOUNT_HINT,
+    # NNTP scripts (conformance/dialects/nntp_script.py): the profile's scratch newsgroups
+    "group": "name scratch newsgroups in the profile ([nntp] groups = [...])",
+    "group2": "name two scratch newsgroups in the profile ([nntp] groups = [...])",
 }
 
 
@@ -287,6 +291,43 @@ class CheckContext:
         if select is not None:
             reply, _ = await client.select(select, examine=examine)
             self.setup(reply.ok, f"{'EXAMINE' if examine else 'SELECT'} {select} is accepted", "OK", reply.show())
+        return client
+
+    # --- NNTP ----------------------------------------------------------------------------------------------
+
+    async def nntp(self, *, reader: bool = True, tls: bool = False, plain: bool = False, login: bool = False,
+                   capabilities: bool = False, group: str | None = None, label: str | None = None) -> NntpClient:
+        """A ready NNTP session: greeting read (200 or 201). Upgraded with STARTTLS when `tls` asks, or when the
+        endpoint requires it (`?starttls=require`) unless `plain` asks for the plaintext session a STARTTLS check
+        starts from; MODE READER when `reader` and the server is mode-switching (it advertised MODE-READER);
+        `capabilities` asks CAPABILITIES (after TLS and MODE READER); `login` authenticates as the target's first
+        account (AUTHINFO USER/PASS, or AUTHINFO SASL PLAIN when USER is not offered); `group` selects a group.
+        Every step is setup: when it fails the check is an error."""
+        client = NntpClient(await self.connect("nntp", label))
+        greeting = await client.read_greeting()
+        self.setup(greeting.code in (200, 201), "the server greets with 200 or 201", "200|201", greeting.show())
+        ep = self.endpoint("nntp")
+        keywords = self.cap("nntp").keywords
+        if (tls or (ep.starttls_required and not plain)) and not client.wire.tls:
+            self.require("STARTTLS" in keywords, "the server does not offer STARTTLS")
+            reply = await client.starttls(self.tls_context())
+            self.setup(reply.code == 382, "STARTTLS is accepted", "382", reply.show())
+        if reader and "MODE-READER" in keywords:
+            reply = await client.mode_reader()
+            self.setup(reply.code in (200, 201), "MODE READER is accepted", "200|201", reply.show())
+        if capabilities:
+            reply = await client.capabilities_cmd()
+            self.setup(reply.code == 101, "CAPABILITIES is answered 101", "101", reply.show())
+        if login:
+            acc = self._account()
+            if "AUTHINFO=USER" in keywords or "SASL=PLAIN" not in keywords:
+                reply = await client.authinfo_user(acc.user, acc.password)
+            else:
+                reply = await client.authinfo_sasl_plain(acc.user, acc.password)
+            self.setup(reply.code == 281, f"logging in as {acc.user} succeeds", "281", reply.show())
+        if group is not None:
+            reply = await client.cmd(f"GROUP {group}")
+            self.setup(reply.code == 211, f"GROUP {group} is accepted", "211", reply.show())
         return client
 
     # --- mail transactions and read-back ----------------------------------------------------------------

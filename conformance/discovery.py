@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .context import Capabilities, RunOptions
 from .dialects.imap import ImapClient, astring
+from .dialects.nntp import NntpClient, capability_keywords
 from .dialects.pop3 import Pop3Client
 from .dialects.smtp import SmtpClient
 from .errors import SetupError
@@ -200,7 +201,59 @@ async def _imap_namespace(caps: Capabilities, client: ImapClient) -> None:
     caps.params["delimiter"] = (listed.delimiter or "") if listed is not None else ""
 
 
-DISCOVERERS = {"smtp": discover_smtp, "pop3": discover_pop3, "imap": discover_imap}
+async def discover_nntp(target: Target, options: RunOptions) -> Capabilities:
+    """Greeting (200 or 201), CAPABILITIES; MODE READER and CAPABILITIES again when the server is
+    mode-switching (it lists MODE-READER); STARTTLS and CAPABILITIES again when STARTTLS is offered (in a
+    session of its own, so that no MODE READER precedes it). Keywords are capability labels in upper case
+    (VERSION, READER, POST, OVER, HDR, LIST, STARTTLS, AUTHINFO, SASL, NEWNEWS, MODE-READER, ...) and
+    LABEL=ARGUMENT for their arguments (VERSION=2, LIST=ACTIVE, LIST=OVERVIEW.FMT, AUTHINFO=USER, SASL=PLAIN,
+    OVER=MSGID), from any stage, and tls. Params: `greeting` (200 or 201), and each stage's capability lines
+    (`initial`, `reader`, `tls`)."""
+    caps, ep, transcript, tls_ctx, wire = await _open("nntp", target, options)
+    if wire is None:
+        return caps
+    try:
+        client = NntpClient(wire)
+        greeting = await client.read_greeting()
+        caps.greeting = greeting.head
+        if greeting.code not in (200, 201):
+            caps.problem = f"the server greeted with {greeting.head} instead of 200 or 201"
+            return caps
+        caps.params["greeting"] = str(greeting.code)
+        await _nntp_capabilities(caps, client, "initial")
+        if "MODE-READER" in client.capabilities:
+            if (await client.mode_reader()).code in (200, 201):
+                await _nntp_capabilities(caps, client, "reader")
+        if ep.implicit_tls:
+            caps.keywords.add("tls")
+        elif "STARTTLS" in caps.keywords:
+            await client.quit()
+            await wire.close()
+            wire = await Session.open(ep.host, ep.port, transcript=transcript, label="discovery-tls",
+                                      connect_timeout=options.connect_timeout, read_timeout=options.read_timeout)
+            client = NntpClient(wire)
+            if (await client.read_greeting()).code in (200, 201) and (await client.starttls(tls_ctx)).code == 382:
+                caps.keywords.add("tls")
+                await _nntp_capabilities(caps, client, "tls")
+        await client.quit()
+    except WireError as exc:
+        caps.problem = f"discovery did not finish: {exc}"
+    finally:
+        await wire.close()
+        caps.transcript = transcript.events
+    return caps
+
+
+async def _nntp_capabilities(caps: Capabilities, client: NntpClient, stage: str) -> None:
+    reply = await client.capabilities_cmd()
+    if reply.code == 101:
+        caps.params[stage] = " / ".join(reply.lines)
+        caps.keywords |= capability_keywords(client.capabilities)
+    elif not caps.keywords:
+        caps.problem = f"CAPABILITIES was answered {reply.head} instead of 101"
+
+
+DISCOVERERS = {"smtp": discover_smtp, "pop3": discover_pop3, "imap": discover_imap, "nntp": discover_nntp}
 
 
 def unmet_need(need: str, protocol: str, target: Target, caps: Capabilities) -> tuple[str, str] | None:
@@ -213,6 +266,10 @@ def unmet_need(need: str, protocol: str, target: Target, caps: Capabilities) -> 
                                                      "so what was delivered cannot be inspected")
     if need == "maildrop":
         return _maildrop_unmet(target)
+    if need == "post-groups":
+        return None if target.nntp_post and target.nntp_groups else (
+            "skip", "the profile names no scratch newsgroups the checks may post to ([nntp] groups = [...], "
+                    "post = true)")
     if need == "local-domain":
         return None if target.local_domain else ("skip", "the local domain is not given (?domain= in the URL, "
                                                          "or [smtp] local_domain in a profile)")

@@ -118,6 +118,8 @@ class Target:
     source: str = ""  # profile path, or "command line"
     pop3_fill: str | None = None  # how POP3 checks put messages into a maildrop: "smtp" or "imap" (FILL_CHANNELS)
     pop3_user: str | None = None  # the account whose maildrop the POP3 checks use (default: see fill.py)
+    nntp_groups: list[str] = field(default_factory=list)  # scratch newsgroups the NNTP checks may post to
+    nntp_post: bool = False  # whether the NNTP checks may POST at all ([nntp] post)
 
     def endpoint(self, protocol: str) -> Endpoint | None:
         """The endpoint the suite of `protocol` runs against: the one named after it, else the first of it."""
@@ -172,7 +174,7 @@ def load_profile(path: str | Path) -> Target:
         raise UsageError(f"profile {path} does not exist; give the path of a TOML target profile") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"profile {path} is not valid TOML ({exc}); fix the file") from None
-    known = {"name", "software", "endpoints", "smtp", "pop3", "accounts", "readback", "tls"}
+    known = {"name", "software", "endpoints", "smtp", "pop3", "nntp", "accounts", "readback", "tls"}
     unknown = sorted(set(doc) - known)
     if unknown:
         raise UsageError(f"profile {path}: unknown key {unknown[0]!r}; known keys: {', '.join(sorted(known))}")
@@ -196,6 +198,7 @@ def load_profile(path: str | Path) -> Target:
         software=doc.get("software", ""), source=str(path),
     )
     _pop3_section(path, doc.get("pop3") or {}, target)
+    _nntp_section(path, doc.get("nntp") or {}, target)
     if readback.get("url"):
         ep = parse_url(readback["url"])
         if ep.protocol not in ("imap", "pop3"):
@@ -225,3 +228,24 @@ def _pop3_section(path: Path, pop3: dict, target: Target) -> None:
     if user is not None and user not in [a.user for a in target.accounts]:
         raise UsageError(f"profile {path}: [pop3] user = {user!r} is not one of the [[accounts]]")
     target.pop3_fill, target.pop3_user = fill, user
+
+
+def _nntp_section(path: Path, nntp: dict, target: Target) -> None:
+    """[nntp]: the scratch newsgroups the NNTP checks may post to (groups = [...]) and whether they may post at
+    all (post = true; default: true when groups are named). Articles can rarely be deleted, so the checks post
+    only to these groups, with unique message-ids."""
+    if not isinstance(nntp, dict):
+        raise UsageError(f"profile {path}: nntp must be a table ([nntp] with groups = [...] and post = true)")
+    unknown = sorted(set(nntp) - {"groups", "post"})
+    if unknown:
+        raise UsageError(f"profile {path}: unknown key {unknown[0]!r} in [nntp]; known: groups, post")
+    groups = nntp.get("groups", [])
+    if not isinstance(groups, list) or not all(isinstance(g, str) and g and not any(c.isspace() for c in g)
+                                               for g in groups):
+        raise UsageError(f"profile {path}: [nntp] groups must be a list of newsgroup names")
+    post = nntp.get("post", bool(groups))
+    if not isinstance(post, bool):
+        raise UsageError(f"profile {path}: [nntp] post must be true or false")
+    if post and not groups:
+        raise UsageError(f"profile {path}: [nntp] post = true needs groups = [...] to post to")
+    target.nntp_groups, target.nntp_post = list(groups), post

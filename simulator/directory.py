@@ -218,9 +218,11 @@ class PublicFolder:
     path: str  # e.g. "Marketing/News"
     description: str = ""
     newsgroup: str | None = None  # e.g. "wireproof.marketing.news"
+    scratch: bool = False  # open to test posts: the simulator's target profile offers it to the NNTP checks
 
     def __post_init__(self) -> None:
         _check_text("path", self.path, empty_ok=False)
+        _check_bool("scratch", self.scratch)
         if any(not part.strip() for part in self.path.split("/")):
             raise _fail("path", f"{self.path!r} has an empty segment; write it like 'Marketing/News'")
         _check_text("description", self.description)
@@ -543,7 +545,8 @@ class Directory:
         d.add_virtual_server(VirtualServer("imap-1", "imap", name="Default IMAP4 Virtual Server",
                                            limits=Limits(line_length=65536)))
         # Public folders are newsgroups: one open to anyone's test posts
-        d.add_public_folder(PublicFolder("Wireproof Test", "Scratch group for conformance runs", "wireproof.test"))
+        d.add_public_folder(PublicFolder("Wireproof Test", "Scratch group for conformance runs", "wireproof.test",
+                                         scratch=True))
         d.add_virtual_server(VirtualServer("nntp-1", "nntp", name="Default NNTP Virtual Server",
                                            auth_methods=["USER", "PLAIN"]))
         return d

@@ -31,6 +31,7 @@
     path = "Marketing/News"
     description = "Press releases"              # optional
     newsgroup = "wireproof.marketing.news"      # optional: also served over NNTP
+    scratch = false                             # optional: open to test posts (NNTP checks)
 
     [[sinks]]
     id = "archive"

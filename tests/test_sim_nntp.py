@@ -38,17 +38,52 @@ def test_nntplib_posts_lists_and_reads_an_article(sim):
     news.quit()
 
 
-def test_an_article_posted_over_nntp_is_a_message_imap_sees_in_the_public_folder(sim):
-    news = nntplib.NNTP(*sim.address("nntp"))
-    news.post(ARTICLE % (b"seen by imap", b"body"))
-    news.quit()
+def post_raw(sim, article: bytes) -> bytes:
+    """POST over a plain socket (no client library): the final status line."""
+    with socket.create_connection(sim.address("nntp"), timeout=5) as s:
+        f = s.makefile("rb")
+        assert f.readline().startswith(b"200")
+        s.sendall(b"POST\r\n")
+        assert f.readline().startswith(b"340")
+        stuffed = b"".join((b"." + line if line.startswith(b".") else line) + b"\r\n"
+                           for line in article.split(b"\r\n")[:-1])
+        s.sendall(stuffed + b".\r\nQUIT\r\n")
+        return f.readline()
+
+
+def read_over_imap(sim, message_id: str) -> bytes:
+    """The message with this Message-ID in the public folder, as IMAP serves it (public namespace)."""
     imap = imaplib.IMAP4(*sim.address("imap"))
-    imap.login("alice", "alice-pw")
-    typ, data = imap.select('"Public Folders/Wireproof Test"')
-    assert typ == "OK" and data == [b"1"]
-    _, fetched = imap.fetch("1", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
-    assert b"Subject: seen by imap" in fetched[0][1]
-    imap.logout()
+    try:
+        imap.login("alice", "alice-pw")
+        typ, _ = imap.select('"Public Folders/Wireproof Test"', readonly=True)
+        assert typ == "OK"
+        _, found = imap.uid("SEARCH", "HEADER", "Message-ID", message_id)
+        uids = found[0].split()
+        assert len(uids) == 1, f"IMAP finds {len(uids)} messages with {message_id}"
+        _, fetched = imap.uid("FETCH", uids[0], "(BODY.PEEK[])")
+        return fetched[0][1]
+    finally:
+        imap.logout()
+
+
+# Every other protocol view of the store that can read a public folder's item; the WebDAV view joins this table
+# when the HTTP virtual server exists (a GET of the item's URL with Translate: f).
+READERS = {"imap": read_over_imap}
+
+
+@pytest.mark.parametrize("protocol", sorted(READERS))
+def test_an_article_posted_over_nntp_is_the_same_message_over_other_protocols(sim, protocol):
+    message_id = "<cross-protocol.1@example.org>"
+    article = (b"From: poster@example.org\r\nSubject: one item, every view\r\nNewsgroups: wireproof.test\r\n"
+               b"Message-ID: " + message_id.encode() + b"\r\n\r\n.a line that was dot-stuffed\r\nlast line\r\n")
+    assert post_raw(sim, article).startswith(b"240")
+    seen = READERS[protocol](sim, message_id)
+    assert seen.endswith(b"\r\n\r\n.a line that was dot-stuffed\r\nlast line\r\n")  # the body, octet for octet
+    for line in (b"Subject: one item, every view", b"Message-ID: " + message_id.encode(),
+                 b"Newsgroups: wireproof.test"):
+        assert line in seen.split(b"\r\n")
+    assert any(line.startswith(b"Path: ") for line in seen.split(b"\r\n"))  # what the NNTP server added
 
 
 def test_a_message_appended_over_imap_is_the_next_article_number(sim):
@@ -77,3 +112,25 @@ def test_posting_without_required_headers_is_refused_with_441(sim):
         s.sendall(b"GROUP no.such.group\r\nQUIT\r\n")
         assert f.readline().startswith(b"411")
         assert f.readline().startswith(b"205")
+
+
+def test_the_profile_offers_the_directory_s_scratch_newsgroups_to_the_nntp_checks():
+    from simulator.directory import Directory, PublicFolder
+
+    with Simulator() as s:
+        assert s.profile()["nntp"] == {"groups": ["wireproof.test"], "post": True}
+    directory = Directory.standard()
+    directory.add_public_folder(PublicFolder("Second Scratch", "more test posts", "wireproof.second", scratch=True))
+    directory.add_public_folder(PublicFolder("Staff News", "not for tests", "wireproof.staff"))
+    with Simulator(directory) as s:
+        assert s.profile()["nntp"]["groups"] == ["wireproof.test", "wireproof.second"]
+    with Simulator(Directory.minimal()) as s:  # no NNTP virtual server, no scratch group: no [nntp] section
+        assert "nntp" not in s.profile()
+
+
+def test_scratch_must_be_a_boolean_in_the_directory():
+    from simulator.directory import PublicFolder
+
+    with pytest.raises(ValueError) as err:
+        PublicFolder("Scratch", newsgroup="wireproof.x", scratch="yes")
+    assert "scratch" in str(err.value)

@@ -17,4 +17,5 @@ def test_wireproof_run_without_a_target_passes_every_check_on_the_simulator(tmp_
     assert code == 0
     protocols = Counter(r["protocol"] for r in doc["results"])
     assert protocols["smtp"] >= 70 and protocols["pop3"] >= 35 and protocols["imap"] >= 150
+    assert protocols["nntp"] >= 100
     assert doc["targets"][0]["name"] == "wireproof-simulator"

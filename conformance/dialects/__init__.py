@@ -33,10 +33,11 @@ class Dialect(Protocol):
 
 def dialect_for(protocol: str) -> Dialect:
     from .imap_script import ImapDialect
+    from .nntp_script import NntpDialect
     from .pop3_script import Pop3Dialect
     from .smtp_script import SmtpDialect
 
-    known = {"smtp": SmtpDialect, "pop3": Pop3Dialect, "imap": ImapDialect}
+    known = {"smtp": SmtpDialect, "pop3": Pop3Dialect, "imap": ImapDialect, "nntp": NntpDialect}
     if protocol not in known:
         raise KeyError(f"no script dialect for protocol {protocol!r}")
     return known[protocol]()

@@ -11,10 +11,11 @@ from .aiosmtpd import AiosmtpdPeer
 from .base import Account, Peer, PeerStartError, PeerUnavailable
 from .dovecot import DovecotPeer
 from .exim import EximPeer
+from .inn import InnPeer
 
 __all__ = ["start_peer", "PEERS", "PeerUnavailable", "PeerStartError", "Peer", "Account"]
 
-PEERS: dict[str, type[Peer]] = {"exim": EximPeer, "aiosmtpd": AiosmtpdPeer, "dovecot": DovecotPeer}
+PEERS: dict[str, type[Peer]] = {"exim": EximPeer, "aiosmtpd": AiosmtpdPeer, "dovecot": DovecotPeer, "inn": InnPeer}
 
 
 def start_peer(name: str, workdir: str | os.PathLike | None = None) -> Peer:

@@ -43,7 +43,7 @@ class NntpConfig:
 
 @dataclass
 class Request:
-    name: str  # upper case: GROUP, LISTGROUP, LAST, NEXT, ARTICLE, HEAD, BODY, STAT, OVER, HDR, LIST, NEWGROUPS, ...
+    name: str  # upper case: GROUP, LISTGROUP, LAST, NEXT, ARTICLE, HEAD, BODY, STAT, OVER, HDR, LIST, NEWGROUPS, DATE...
     args: list[str]
 
 
@@ -68,6 +68,11 @@ class StartTls:
 class Closed:
     reason: str
 
+
+# LIST keywords with a published meaning (RFC 3977 7.6, RFC 6048): one the server does not keep is answered
+# 503; a keyword outside this set is not recognised at all and is a syntax error, 501 (RFC 3977 7.6.1).
+KNOWN_LIST_KEYWORDS = {"ACTIVE", "ACTIVE.TIMES", "DISTRIB.PATS", "HEADERS", "NEWSGROUPS", "OVERVIEW.FMT",
+                       "COUNTS", "DISTRIBUTIONS", "MODERATORS", "MOTD", "SUBSCRIPTIONS"}
 
 # Commands the server answers from its data; the machine checks only their shape.
 DATA_COMMANDS = {"GROUP", "LISTGROUP", "LAST", "NEXT", "ARTICLE", "HEAD", "BODY", "STAT", "OVER", "XOVER", "HDR",
@@ -183,11 +188,11 @@ class NntpServer:
             self._busy = True
             self._events.append(Request("OVER" if name == "XOVER" else "HDR" if name == "XHDR" else name, args))
             return
-        handler = getattr(self, f"_cmd_{name.lower().replace('-', '_')}", None)
-        if handler is None or name in ("RESPOND", "SELECT", "POINT", "LINE", "COMMAND"):
+        handler = SESSION_COMMANDS.get(name)
+        if handler is None:  # RFC 3977 3.2.1: not recognised, or an optional command not implemented
             self._line(500, f"Unknown command {name[:30]}")
         else:
-            handler(args)
+            handler(self, args)
 
     def capabilities(self) -> list[str]:
         c = self.config
@@ -219,11 +224,14 @@ class NntpServer:
     def _cmd_date(self, args: list[str]) -> None:
         if args:
             self._line(501, "DATE takes no arguments")
-        else:
-            import time
-            self._line(111, time.strftime("%Y%m%d%H%M%S", time.gmtime()))
+        else:  # the machine has no clock: the server side answers 111 with its UTC time (RFC 3977 7.1)
+            self._busy = True
+            self._events.append(Request("DATE", []))
 
     def _cmd_help(self, args: list[str]) -> None:
+        if args:  # RFC 3977 3.2.1: more arguments than the command takes is a syntax error
+            self._line(501, "HELP takes no arguments")
+            return
         self._line(100, "Help text follows")
         text = ("ARTICLE BODY HEAD STAT [number|<message-id>]\r\nGROUP name\r\nLISTGROUP [name [range]]\r\n"
                 "LAST NEXT\r\nOVER [range|<message-id>]\r\nHDR field [range|<message-id>]\r\n"
@@ -306,11 +314,11 @@ class NntpServer:
             self._sasl = None
             self._line(504, "SASL response too long")
         else:
-            self._sasl_step(self._sasl.respond(line))
+            self._sasl_step(self._sasl.respond(b"" if line == b"=" else line))  # "=": an empty response (4643 2.4.2)
 
     def _sasl_step(self, step) -> None:
         if isinstance(step, sasl.Challenge):
-            self._line(383, step.text)  # RFC 4643 2.4
+            self._line(383, step.text or "=")  # RFC 4643 2.4.1: an empty challenge is sent as "="
             return
         self._sasl = None
         if isinstance(step, sasl.Failure):
@@ -318,6 +326,20 @@ class NntpServer:
         else:
             self._busy = True
             self._events.append(Login(step.username, step.password, step.mechanism))
+
+
+# The commands the machine answers itself (session state, authentication, TLS, POST's two phases); every other
+# known command is in DATA_COMMANDS and becomes a Request; anything else is 500.
+SESSION_COMMANDS = {
+    "CAPABILITIES": NntpServer._cmd_capabilities,  # RFC 3977 5.2
+    "MODE": NntpServer._cmd_mode,  # 5.3 (MODE READER)
+    "DATE": NntpServer._cmd_date,  # 7.1 (answered by the server side, which has the clock)
+    "HELP": NntpServer._cmd_help,  # 7.2
+    "QUIT": NntpServer._cmd_quit,  # 5.4
+    "POST": NntpServer._cmd_post,  # 6.3.1
+    "STARTTLS": NntpServer._cmd_starttls,  # RFC 4642 2.2
+    "AUTHINFO": NntpServer._cmd_authinfo,  # RFC 4643 2.3, 2.4
+}
 
 
 # --- argument helpers shared with the server side ------------------------------------------------------

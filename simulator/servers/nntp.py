@@ -137,6 +137,9 @@ class NntpSession(Session):
         raw = await self._article(info.url, number)
         self.machine.respond(223, f"{number} {self._message_id(raw)} retrieved by {name}")
 
+    async def req_date(self, args: list[str]) -> None:
+        self.machine.respond(111, time.strftime("%Y%m%d%H%M%S", time.gmtime()))  # UTC (RFC 3977 7.1.2)
+
     async def req_next(self, args: list[str]) -> None:
         await (self._step(True) if not args else self._syntax("NEXT takes no arguments"))
 
@@ -185,6 +188,10 @@ class NntpSession(Session):
                 return None
             url, number = found
             return 0, url, number, await self._article(url, number)  # 0: the pointer is not used (6.2.1.2)
+        if args and not (args[0].isascii() and args[0].isdigit()):
+            # a syntax error is 501 whatever the state, a group selected or not (RFC 3977 3.2.1)
+            m.respond(501, "Syntax: an article number or a <message-id>")
+            return None
         info = await self._refresh()
         if info is None:
             m.respond(412, "No newsgroup selected")
@@ -194,11 +201,8 @@ class NntpSession(Session):
                 m.respond(420, "Current article number is invalid")
                 return None
             number = m.pointer
-        elif args[0].isascii() and args[0].isdigit():
-            number = int(args[0])
         else:
-            m.respond(501, "Syntax: an article number or a <message-id>")
-            return None
+            number = int(args[0])
         raw = await self._article(info.url, number)
         if raw is None:
             m.respond(423 if args else 420, "No article with that number" if args else
@@ -244,6 +248,9 @@ class NntpSession(Session):
         if args and args[0].startswith("<"):
             found = await self._resolve(args[:1])
             return None if found is None else [(0, found[3])]
+        if args and nntp.parse_range(args[0], 0) is None:
+            m.respond(501, "Bad range")  # syntax first, a group selected or not (RFC 3977 3.2.1)
+            return None
         info = await self._refresh()
         if info is None:
             m.respond(412, "No newsgroup selected")
@@ -314,7 +321,10 @@ class NntpSession(Session):
                                         [f.encode() for f in OVERVIEW_FORMAT])
         if kind == "HEADERS" and len(args) <= 2 and (len(args) < 2 or args[1].upper() in ("MSGID", "RANGE")):
             return self.machine.respond(215, "Headers and metadata items supported", [b":", b":bytes", b":lines"])
-        self.machine.respond(501 if kind in ("OVERVIEW.FMT", "HEADERS") else 503, f"LIST {kind[:20]} not supported")
+        if kind in ("OVERVIEW.FMT", "HEADERS") or kind not in nntp.KNOWN_LIST_KEYWORDS:
+            # an argument the keyword does not take, or a keyword nobody defined (RFC 3977 7.6.1)
+            return self.machine.respond(501, f"Syntax error in LIST {kind[:20]}")
+        self.machine.respond(503, f"LIST {kind[:20]} is not kept by this server")  # known, not maintained
 
     def _since(self, args: list[str]) -> float | None:
         """yyyymmdd (or yymmdd) hhmmss [GMT] (RFC 3977 7.3.2); the server's time zone is UTC anyway."""
