@@ -20,7 +20,7 @@ peers: $(BIN)/wireproof
 report: $(BIN)/wireproof
 	$(BIN)/wireproof run --out report
 
-# The project's own tests: harness logic against fake servers, and the suite against Exim and
-# aiosmtpd, and the POP3 suite against Dovecot, with their checked-in baselines.
+# The project's own tests: harness logic against fake servers, and the suites against the real peers
+# (Exim, aiosmtpd, Dovecot, INN, Apache mod_dav, WsgiDAV) with their checked-in baselines.
 test: peers
 	$(BIN)/python -m pytest -q

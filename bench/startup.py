@@ -56,8 +56,8 @@ def main() -> int:
     ap.add_argument("--peer-runs", type=int, default=3)
     ap.add_argument("--no-peers", action="store_true")
     args = ap.parse_args()
-    rows = [("simulator, default directory (1 SMTP + 1 POP3 + 1 IMAP4)", time_simulator(args.runs, lambda: None)),
-            ("simulator, demo directory (2 SMTP, 2 POP3, 2 IMAP4, 25 users)",
+    rows = [("simulator, default directory (one SMTP, POP3, IMAP4, NNTP, HTTP)", time_simulator(args.runs, lambda: None)),
+            ("simulator, demo directory (2 SMTP, 2 POP3, 2 IMAP4, 1 HTTP, 25 users)",
              time_simulator(args.runs, lambda: build_demo(0)))]
     if not args.no_peers:
         for name in ("exim", "aiosmtpd"):

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the suite against a target")
     run.add_argument("targets", nargs="*", metavar="TARGET",
                      help="endpoint URLs of one server (smtp://host:port, smtps://, user:pass@, ?starttls=require), "
-                          "peer:NAME to start a local reference peer (exim, aiosmtpd, dovecot), or sim (the "
+                          "peer:NAME to start a local reference peer (exim, aiosmtpd, dovecot, inn, apache-dav, wsgidav), or sim (the "
                           "embedded simulator, also what runs when no target is given)")
     run.add_argument("--profile", metavar="FILE", help="TOML target profile (endpoints, accounts, domains, read-back)")
     run.add_argument("--protocol", action="append", help="only this protocol (repeatable)")

@@ -330,6 +330,28 @@ class CheckContext:
             self.setup(reply.code == 211, f"GROUP {group} is accepted", "211", reply.show())
         return client
 
+    # --- HTTP / WebDAV -------------------------------------------------------------------------------------
+
+    async def http(self, *, auth: bool = True, label: str | None = None):
+        """An HTTP client for the target's WebDAV endpoint (conformance/dialects/http.py). It opens its session
+        on the first request and a new one (`label`, `label2`, ...) whenever the server ended the previous
+        one; with `auth` (and an account) every request carries Basic credentials of the first account. Lock
+        tokens that LOCK responses hand out are kept for the check's cleanup (conformance/davscratch.py)."""
+        from .dialects.http import HttpClient, basic_credentials, host_field
+
+        ep = self.endpoint("webdav")
+        name = label or next(self._labels)
+        opened = itertools.count(1)
+
+        async def opener() -> Session:
+            n = next(opened)
+            return await self.connect("webdav", name if n == 1 else f"{name}{n}")
+
+        account = self.target.accounts[0] if auth and self.target.accounts else None
+        return HttpClient(opener, host=host_field(ep.host, ep.port, ep.implicit_tls),
+                          authorization=basic_credentials(account.user, account.password) if account else None,
+                          locks=self.__dict__.setdefault("http_locks", []))
+
     # --- mail transactions and read-back ----------------------------------------------------------------
 
     def readback(self):

@@ -253,7 +253,99 @@ async def _nntp_capabilities(caps: Capabilities, client: NntpClient, stage: str)
         caps.problem = f"CAPABILITIES was answered {reply.head} instead of 101"
 
 
-DISCOVERERS = {"smtp": discover_smtp, "pop3": discover_pop3, "imap": discover_imap, "nntp": discover_nntp}
+async def discover_webdav(target: Target, options: RunOptions) -> Capabilities:
+    """OPTIONS on the endpoint's collection, first without credentials (does the server ask for them, and how?),
+    then with the first account's Basic credentials when the target has one. Keywords: `DAV=<class>` for every
+    compliance class of the DAV header (DAV=1, DAV=2, DAV=3, coded URLs as given), `METHOD=<name>` for every
+    method of Allow (METHOD=PROPFIND, METHOD=LOCK, METHOD=BPROPFIND, ...), `DASL=<grammar>` per DASL element
+    (DASL=<DAV:sql>), `MS-AUTHOR-VIA=<value>`, `X-MSDAVEXT`, `AUTH=BASIC` when a 401 challenge offers Basic,
+    `auth-required` when the endpoint refuses anonymous requests, and tls. When the server advertises Exchange's
+    extension methods or SQL search, a PROPFIND of the mailbox root (the endpoint's collection, else
+    `<path><user>/`) asks for urn:schemas:httpmail:inbox and :sendmsg; found, they add `HTTPMAIL` and the params
+    `mailbox`, `inbox` and `sendmsg`. Params also keep the `server`, `dav` and `allow` field values."""
+    from .dialects.http import HttpClient, XmlError, basic_credentials, host_field, parse_multistatus, propfind_body
+
+    caps, ep, transcript, tls_ctx, wire = await _open("webdav", target, options)
+    if wire is None:
+        return caps
+    sessions, unused = [wire], [wire]
+
+    async def opener() -> Session:  # the discovery session first, then new ones when the server closed it
+        if unused:
+            return unused.pop()
+        session = await Session.open(ep.host, ep.port, transcript=transcript, label=f"discovery{len(sessions) + 1}",
+                                     tls=tls_ctx if ep.implicit_tls else None,
+                                     connect_timeout=options.connect_timeout, read_timeout=options.read_timeout)
+        sessions.append(session)
+        return session
+
+    path = ep.path or "/"
+    account = target.accounts[0] if target.accounts else None
+    client = HttpClient(opener, host=host_field(ep.host, ep.port, ep.implicit_tls),
+                        authorization=basic_credentials(account.user, account.password) if account else None)
+    try:
+        anonymous = await client.request("OPTIONS", path, auth=False)
+        response = anonymous
+        if anonymous.status == 401:
+            caps.keywords.add("auth-required")
+            caps.params["auth"] = "required"
+            for challenge in anonymous.headers_named("WWW-Authenticate"):
+                scheme = challenge.split(None, 1)[0].upper() if challenge.strip() else ""
+                if scheme:
+                    caps.keywords.add(f"AUTH={scheme}")
+            if account is None:
+                caps.problem = "the server asks for credentials (401) and the target gives no account"
+                return caps
+            response = await client.request("OPTIONS", path)
+        caps.greeting = response.status_line + (f" ({response.header('Server')})" if response.header("Server") else "")
+        if not 200 <= response.status < 300:
+            caps.problem = f"OPTIONS {path} was answered {response.status_line}"
+            return caps
+        for token in response.tokens("DAV"):
+            caps.keywords.add(f"DAV={token}")
+        for method in response.tokens("Allow"):
+            caps.keywords.add(f"METHOD={method.upper()}")
+        for grammar in response.tokens("DASL"):
+            caps.keywords.add(f"DASL={grammar}")
+        for via in response.tokens("MS-Author-Via"):
+            caps.keywords.add(f"MS-AUTHOR-VIA={via.upper()}")
+        if response.header("X-MSDAVEXT") is not None:
+            caps.keywords.add("X-MSDAVEXT")
+        if ep.implicit_tls:
+            caps.keywords.add("tls")
+        caps.params.update({k.lower(): v for k in ("Server", "DAV", "Allow") if (v := response.header(k))})
+        exchange = {"METHOD=BPROPFIND", "METHOD=SEARCH", "METHOD=X-MS-ENUMATTS"} & caps.keywords or any(
+            k.startswith("DASL=") for k in caps.keywords)
+        if exchange:
+            roots = [path] + ([f"{path.rstrip('/')}/{account.user}/"] if account else [])
+            wanted = ["{urn:schemas:httpmail:}inbox", "{urn:schemas:httpmail:}sendmsg",
+                      "{urn:schemas:httpmail:}msgfolderroot"]
+            for root in roots:
+                found = await client.request("PROPFIND", root, [("Depth", "0"), ("Content-Type", "application/xml")],
+                                             propfind_body(wanted))
+                if found.status != 207:
+                    continue
+                try:
+                    entry = parse_multistatus(found.body).responses
+                except XmlError:
+                    continue
+                values = {n: entry[0].value(n) for n in wanted} if entry else {}
+                if values.get(wanted[0]) or values.get(wanted[1]):
+                    caps.keywords.add("HTTPMAIL")
+                    caps.params.update({"mailbox": root, "inbox": values[wanted[0]] or "",
+                                        "sendmsg": values[wanted[1]] or ""})
+                    break
+    except WireError as exc:
+        caps.problem = f"discovery did not finish: {exc}"
+    finally:
+        for session in sessions:
+            await session.close()
+        caps.transcript = transcript.events
+    return caps
+
+
+DISCOVERERS = {"smtp": discover_smtp, "pop3": discover_pop3, "imap": discover_imap, "nntp": discover_nntp,
+               "webdav": discover_webdav}
 
 
 def unmet_need(need: str, protocol: str, target: Target, caps: Capabilities) -> tuple[str, str] | None:

@@ -61,8 +61,14 @@ def render(console: Console, check: Check, preamble: str, result, others: list[s
         console.print(escape(preamble), style="italic")
     console.print()
     # The lesson ends with its last assertion; what follows is the harness tidying up (scratch mailboxes).
-    last = max((o.get("event", 0) for o in result.observations), default=len(result.transcript))
-    for ev in result.transcript[:last]:
+    # It starts with its first comment (and the connection note before it): what comes earlier is the harness
+    # preparing (a scratch WebDAV collection).
+    events = result.transcript
+    last = max((o.get("event", 0) for o in result.observations), default=len(events))
+    first = next((i for i, ev in enumerate(events) if ev["dir"] == "#"), 0)
+    while first > 0 and events[first - 1]["dir"] == "*":
+        first -= 1
+    for ev in events[first:last]:
         who = {"c": "C", "s": "S", "*": "*", "#": "#"}[ev["dir"]]
         if who == "#":
             console.print()

@@ -13,21 +13,26 @@ from conformance.wire.transcript import event_lines
 VERDICTS = ("fail", "error", "warn", "skip", "pass")  # worst first
 LEVELS = ("MUST", "SHOULD", "MAY")
 RFC_URL = "https://www.rfc-editor.org/rfc/{num}"
-MS_URL = "https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/{spec}/"
+MS_URLS = {  # Microsoft Open Specifications by family; the Exchange 2003 SDK has no stable public address
+    "ms-x": "https://learn.microsoft.com/en-us/openspecs/exchange_server_protocols/{spec}/",
+    "ms-wdv": "https://learn.microsoft.com/en-us/openspecs/windows_protocols/{spec}/",
+}
+MS_NAMES = {"ms-exchsdk": "Exchange 2003 SDK"}
 
 
 def ref_link(ref: str) -> str:
-    """The public text of an RFC section (rfc5321#4.5.2) or of a Microsoft Open Specification."""
+    """The public text of an RFC section (rfc5321#4.5.2) or of a Microsoft Open Specification; "" when the
+    source has no stable public address."""
     doc, _, section = ref.partition("#")
     if doc.startswith("ms-"):
-        return MS_URL.format(spec=doc)
+        return next((url.format(spec=doc) for prefix, url in MS_URLS.items() if doc.startswith(prefix)), "")
     url = RFC_URL.format(num=doc)
     return f"{url}#section-{section}" if section else url
 
 
 def ref_label(ref: str) -> str:
     doc, _, section = ref.partition("#")
-    name = doc.upper().replace("RFC", "RFC ", 1) if doc.startswith("rfc") else f"[{doc.upper()}]"
+    name = doc.upper().replace("RFC", "RFC ", 1) if doc.startswith("rfc") else f"[{MS_NAMES.get(doc, doc.upper())}]"
     return f"{name} §{section}" if section else name
 
 

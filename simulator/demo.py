@@ -1,4 +1,4 @@
-"""A demo organization: a plausible company with people, public folders and four virtual servers.
+"""A demo organization: a plausible company with people, public folders and seven virtual servers.
 
 Built with faker from a seed, so one seed gives the same organization every time (for one faker
 version). All domains are under the reserved .test TLD (RFC 2606), and every port is 0.
@@ -10,7 +10,14 @@ import unicodedata
 
 from faker import Faker
 
-from simulator.directory import Directory, Limits, Organization, PublicFolder, User, VirtualServer
+from simulator.directory import (
+    Directory,
+    Limits,
+    Organization,
+    PublicFolder,
+    User,
+    VirtualServer,
+)
 
 PEOPLE = 24  # plus the administrator: about 25 mailboxes
 # (path, newsgroup suffix or None): parents come before their children.
@@ -65,6 +72,8 @@ def build_demo(seed: int = 0) -> Directory:
                                        plaintext_auth=False, limits=Limits(line_length=65536)))
     d.add_virtual_server(VirtualServer("imap-2", "imap", name="Secure IMAP4 Virtual Server", tls="implicit",
                                        limits=Limits(line_length=65536)))
+    d.add_virtual_server(VirtualServer("http-1", "http", name="Default Web Site", tls="none",
+                                       auth_methods=["BASIC"]))
     return d
 
 

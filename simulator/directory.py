@@ -33,7 +33,7 @@ TLS_MODES = ("none", "starttls", "implicit")
 # Mechanisms any protocol may offer, plus the per-protocol login commands that are not SASL:
 # POP3's USER/PASS and APOP (RFC 1939), NNTP's AUTHINFO USER/PASS (RFC 4643).
 COMMON_AUTH = ("PLAIN", "LOGIN", "CRAM-MD5")
-EXTRA_AUTH = {"pop3": ("USER", "APOP"), "nntp": ("USER",)}
+EXTRA_AUTH = {"pop3": ("USER", "APOP"), "nntp": ("USER",), "http": ("BASIC",)}
 
 _ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -539,7 +539,7 @@ class Directory:
 
     @classmethod
     def standard(cls) -> Directory:
-        """The simulator's default: the minimal organization with IMAP4 and NNTP virtual servers as well."""
+        """The simulator's default: the minimal organization with IMAP4, NNTP and HTTP virtual servers as well."""
         d = cls.minimal()
         # RFC 7162 4: IMAP servers should take command lines of 8192 octets and more (long UID sets)
         d.add_virtual_server(VirtualServer("imap-1", "imap", name="Default IMAP4 Virtual Server",
@@ -549,6 +549,9 @@ class Directory:
                                          scratch=True))
         d.add_virtual_server(VirtualServer("nntp-1", "nntp", name="Default NNTP Virtual Server",
                                            auth_methods=["USER", "PLAIN"]))
+        # Exchange's "Default Web Site": /exchange/<alias>/ and /public/ over WebDAV, Basic authentication
+        d.add_virtual_server(VirtualServer("http-1", "http", name="Default Web Site", tls="none",
+                                           auth_methods=["BASIC"]))
         return d
 
     def to_dict(self) -> dict:

@@ -46,6 +46,10 @@ def host_class(protocol: str) -> type[VirtualServerHost] | None:
         from .servers.nntp import NntpHost
 
         HOSTS["nntp"] = NntpHost
+    if protocol == "http" and "http" not in HOSTS:
+        from .servers.http import HttpHost
+
+        HOSTS["http"] = HttpHost
     return HOSTS.get(protocol)
 
 
@@ -273,10 +277,14 @@ class Simulator:
         """A wireproof target profile for this simulator (endpoints, accounts, read-back)."""
         users = list(self.directory.users.values())
         endpoints = {}
-        for sid, host in sorted(self.hosts.items(), key=lambda kv: (kv[1].config.tls == "implicit", kv[0])):
-            endpoints[sid] = host.url
         accounts = [{"user": u.alias, "password": u.password, "address": u.addresses[0]} for u in users
                     if u.addresses]
+        for sid, host in sorted(self.hosts.items(), key=lambda kv: (kv[1].config.tls == "implicit", kv[0])):
+            if host.config.protocol == "http" and accounts and "webdav" not in endpoints:
+                # WebDAV is probed in the first account's mailbox: its scratch collections go there
+                endpoints["webdav"] = f"{host.url}/exchange/{accounts[0]['user']}/"
+                continue
+            endpoints[sid] = host.url
         doc: dict[str, Any] = {"name": "wireproof-simulator", "software": "wireproof simulator",
                                "endpoints": endpoints,
                                "smtp": {"local_domain": self.directory.local_domains[0], "relay_domain": "example.com"},

@@ -5,9 +5,11 @@ the protocol servers, the store itself belongs to this thread alone.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .store import BlobHandle, BlobHeap, Store
+from .store_dav import DavStoreOps
 from .store_imap import ImapStoreOps
 from .store_nntp import NntpStoreOps
 
@@ -15,7 +17,7 @@ INBOX = "Inbox"
 QUEUE_ALIAS = "smtp-queue"  # where mail for other domains waits for a route (routing arrives later)
 
 
-class StoreService(ImapStoreOps, NntpStoreOps):
+class StoreService(ImapStoreOps, NntpStoreOps, DavStoreOps):
     def __init__(self, path: str, heap: BlobHeap) -> None:
         self.store = Store(path)
         self.heap = heap

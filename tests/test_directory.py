@@ -284,7 +284,8 @@ def test_demo_contents(seed):
     assert [(vs.protocol, vs.name, vs.tls) for vs in servers.values()] == [
         ("smtp", "Default SMTP Virtual Server", "starttls"), ("smtp", "Internet Relay", "none"),
         ("pop3", "Default POP3 Virtual Server", "starttls"), ("pop3", "Secure POP3 Virtual Server", "implicit"),
-        ("imap", "Default IMAP4 Virtual Server", "starttls"), ("imap", "Secure IMAP4 Virtual Server", "implicit")]
+        ("imap", "Default IMAP4 Virtual Server", "starttls"), ("imap", "Secure IMAP4 Virtual Server", "implicit"),
+        ("http", "Default Web Site", "none")]
     assert all(vs.port == 0 for vs in servers.values())
 
 

@@ -123,6 +123,10 @@ def test_references_link_to_rfc_sections_and_open_specifications():
     assert ref_label("rfc5321#4.5.2") == "RFC 5321 §4.5.2"
     assert ref_link("ms-xwdsearch#2.2.1").startswith("https://learn.microsoft.com/")
     assert ref_label("ms-xwdsearch") == "[MS-XWDSEARCH]"
+    assert ref_link("ms-wdvse#3.2.5.1").startswith("https://learn.microsoft.com/en-us/openspecs/windows_protocols/")
+    assert ref_link("ms-exchsdk#search") == "" and ref_label("ms-exchsdk#search") == "[Exchange 2003 SDK] §search"
+    page = html.render([doc("alpha", [result("webdav.x.y", "pass", rfc=("ms-exchsdk#search",))])])
+    assert "<span>[Exchange 2003 SDK] §search</span>" in page  # no link to an address that may not exist
 
 
 def test_server_text_in_every_field_is_escaped():

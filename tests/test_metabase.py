@@ -101,15 +101,15 @@ def test_virtual_servers_rebuild_from_the_metabase_alone(clock, seed):
     d.add_virtual_server(VirtualServer("imap-9", "imap", bind="::1", port=1143, banner="hi\tthere", enabled=False,
                                        limits=Limits(line_length=8192, idle_timeout=1.5, literal_size=1000)))
     d.add_virtual_server(VirtualServer("nntp-1", "nntp", tls="none", auth_methods=["USER"], plaintext_auth=False))
-    d.add_virtual_server(VirtualServer("http-1", "http", tls="implicit", auth_methods=[]))
+    d.add_virtual_server(VirtualServer("http-2", "http", tls="implicit", auth_methods=[]))  # the demo has http-1
     mb = Metabase()
     UpdateService(d, mb, clock=clock).replicate()
     assert mb.virtual_servers() == dict(d.virtual_servers)
     assert list(mb.virtual_servers()) == ["smtp-1", "smtp-2", "pop3-1", "pop3-2", "imap-1", "imap-2", "imap-9",
-                                          "nntp-1", "http-1"]
+                                          "nntp-1", "http-1", "http-2"]
     assert mb.get(mb.path_of("pop3-2") + "/SecureBindings") == "127.0.0.1:0:"
     assert mb.get(mb.path_of("pop3-2") + "/ServerBindings") is None
-    assert mb.get(mb.path_of("http-1") + "/KeyType") == "IIsWebServer"
+    assert mb.get(mb.path_of("http-2") + "/KeyType") == "IIsWebServer"
 
 
 def test_sink_bindings_are_replicated_under_every_smtp_instance(world, clock):

@@ -19,7 +19,7 @@ def test_serve_demo_prints_its_endpoints_serves_and_stops_cleanly_on_ctrl_c(tmp_
             assert time.monotonic() < deadline and child.poll() is None, child.stderr.read()
             time.sleep(0.02)
         endpoints = tomllib.loads(profile.read_text())["endpoints"]
-        assert sorted(endpoints) == ["imap-1", "imap-2", "pop3-1", "pop3-2", "smtp-1", "smtp-2"]  # the demo
+        assert sorted(endpoints) == ["imap-1", "imap-2", "pop3-1", "pop3-2", "smtp-1", "smtp-2", "webdav"]  # the demo
         host, port = endpoints["smtp-1"].split("//")[1].rsplit(":", 1)
         with socket.create_connection((host, int(port)), timeout=5) as s:
             assert s.recv(200).startswith(b"220 ")

@@ -38,7 +38,7 @@ def sim():
 
 
 def test_every_virtual_server_listens_on_a_port_the_os_chose(sim):
-    assert {"smtp-1", "pop3-1", "imap-1", "nntp-1"} <= set(sim.endpoints)
+    assert {"smtp-1", "pop3-1", "imap-1", "nntp-1", "http-1"} <= set(sim.endpoints)
     ports = {host.port for host in sim.hosts.values()}
     assert 0 not in ports and len(ports) == len(sim.endpoints)
     assert greeting(sim.address("smtp")).startswith(b"220 ")
@@ -182,3 +182,10 @@ def test_a_file_store_keeps_mail_across_restarts(tmp_path):
         send(sim, ["alice@wireproof.test"], "kept")
     with Simulator(data=tmp_path) as sim:
         assert [b"Subject: kept" in m for m in inbox(sim)] == [True]
+
+
+def test_the_profile_names_the_webdav_endpoint_in_the_first_accounts_mailbox(sim):
+    profile = sim.profile()
+    host, port = sim.address("http")
+    assert profile["endpoints"]["webdav"] == f"http://{host}:{port}/exchange/{profile['accounts'][0]['user']}/"
+    assert "http-1" not in profile["endpoints"]  # listed once, as the WebDAV endpoint the harness probes

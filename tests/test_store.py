@@ -527,3 +527,61 @@ def test_internal_date_defaults_to_the_clock_and_stats_add_up():
         item = s.add_item(INBOX, message("when"))
         assert item.internal_date == 1234.5
         assert s.stats() == {"folders": 12, "items": 1, "bytes": item.size}
+
+
+# -- what WebDAV needs: explicit names, replacement, folder copies, bulk properties ----------------------------
+
+
+def test_items_can_be_named_explicitly_and_names_are_unique_per_folder(store):
+    item = store.add_item(INBOX, message("whatever"), name="chosen.eml")
+    assert item.url == INBOX + "chosen.eml"
+    with pytest.raises(StoreError):
+        store.add_item(INBOX, message("again"), name="CHOSEN.eml")  # names compare case-insensitively
+    with pytest.raises(StoreError):
+        store.add_item(INBOX, message("bad"), name="a/b")
+    copy = store.copy_item(item.url, "/exchange/alice/Drafts/", name="copy.eml")
+    moved = store.move_item(copy.url, INBOX, name="moved.eml")
+    assert (copy.url, moved.url) == ("/exchange/alice/Drafts/copy.eml", INBOX + "moved.eml")
+
+
+def test_replace_item_keeps_the_url_and_dead_properties_with_a_new_uid(store):
+    item = store.add_item(INBOX, message("first"), name="r.eml")
+    store.set_props(item.url, {("urn:x:", "tag"): "kept"})
+    again = store.replace_item(item.url, message("second"))
+    assert again.url == item.url and again.id == item.id and again.uid > item.uid
+    props = store.props(item.url)
+    assert props[(NS_HTTPMAIL, "subject")] == "second" and props[("urn:x:", "tag")] == "kept"
+    assert [i.uid for i in store.items(INBOX)] == [again.uid]
+
+
+def test_copy_folder_with_and_without_its_members(store):
+    store.create_folder("/exchange/alice/Src/")
+    store.create_folder("/exchange/alice/Src/Sub/")
+    store.add_item("/exchange/alice/Src/", message("one"), name="one.eml")
+    store.set_props("/exchange/alice/Src/", {("urn:x:", "p"): "v"})
+    deep = store.copy_folder("/exchange/alice/Src/", "/exchange/alice/Deep/")
+    assert [i.name for i in store.items(deep.url)] == ["one.eml"]
+    assert store.folder("/exchange/alice/Deep/Sub/") is not None
+    flat = store.copy_folder("/exchange/alice/Src/", "/exchange/alice/Flat/", recursive=False)
+    assert store.items(flat.url) == [] and store.folders(flat.url) == []
+    assert store.props(flat.url)[("urn:x:", "p")] == "v"
+    with pytest.raises(StoreError):
+        store.copy_folder("/exchange/alice/Src/", "/exchange/alice/Src/Sub/Loop/")
+
+
+def test_item_props_reads_a_whole_folder_as_props_does_item_by_item(store):
+    a = store.add_item(INBOX, message("a"), flags=["\\Seen"])
+    b = store.add_item(INBOX, message("b"))
+    store.set_props(b.url, {("urn:x:", "n"): "1"})
+    bulk = store.item_props(INBOX)
+    assert bulk == {a.id: store.props(a.url), b.id: store.props(b.url)}
+
+
+def test_set_props_removes_in_the_same_transaction_and_refuses_computed_ones(store):
+    item = store.add_item(INBOX, message("p"))
+    store.set_props(item.url, {("urn:x:", "a"): "1", ("urn:x:", "b"): "2"})
+    store.set_props(item.url, {("urn:x:", "c"): "3"}, remove=[("urn:x:", "a")])
+    props = store.props(item.url)
+    assert ("urn:x:", "a") not in props and props[("urn:x:", "c")] == "3"
+    with pytest.raises(StoreError):
+        store.set_props(item.url, {}, remove=[(NS_DAV, "getcontentlength")])

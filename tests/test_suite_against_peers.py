@@ -1,6 +1,6 @@
 """The suites against real servers nobody here wrote, gated by their checked-in baselines: SMTP against Exim and
 aiosmtpd, POP3 and IMAP against Dovecot (IMAP twice: plain, and with every session upgraded by STARTTLS), NNTP
-against INN.
+against INN, WebDAV against Apache mod_dav and WsgiDAV.
 
 Every fail and warn in these baselines is explained, with the RFC text, in docs/peer-results.md.
 A run that differs from its baseline is either a regression of the harness or a change in the peer;
@@ -23,7 +23,8 @@ SCHEMA = json.loads((ROOT / "reports/schema/results-v1.json").read_text())
 # (peer, protocol, baseline, the fewest checks the run must have, sessions upgraded with STARTTLS)
 RUNS = [("exim", "smtp", "exim", 70, False), ("aiosmtpd", "smtp", "aiosmtpd", 70, False),
         ("dovecot", "pop3", "dovecot", 35, False), ("dovecot", "imap", "dovecot-imap", 150, False),
-        ("dovecot", "imap", "dovecot-imap-starttls", 150, True), ("inn", "nntp", "inn", 100, False)]
+        ("dovecot", "imap", "dovecot-imap-starttls", 150, True), ("inn", "nntp", "inn", 100, False),
+        ("apache-dav", "webdav", "apache-dav", 100, False), ("wsgidav", "webdav", "wsgidav", 100, False)]
 
 
 @pytest.mark.peer

@@ -32,12 +32,14 @@ class Dialect(Protocol):
 
 
 def dialect_for(protocol: str) -> Dialect:
+    from .http_script import HttpDialect
     from .imap_script import ImapDialect
     from .nntp_script import NntpDialect
     from .pop3_script import Pop3Dialect
     from .smtp_script import SmtpDialect
 
-    known = {"smtp": SmtpDialect, "pop3": Pop3Dialect, "imap": ImapDialect, "nntp": NntpDialect}
+    known = {"smtp": SmtpDialect, "pop3": Pop3Dialect, "imap": ImapDialect, "nntp": NntpDialect,
+             "webdav": HttpDialect}
     if protocol not in known:
         raise KeyError(f"no script dialect for protocol {protocol!r}")
     return known[protocol]()

@@ -8,14 +8,17 @@ from __future__ import annotations
 import os
 
 from .aiosmtpd import AiosmtpdPeer
+from .apache import ApachePeer
 from .base import Account, Peer, PeerStartError, PeerUnavailable
 from .dovecot import DovecotPeer
 from .exim import EximPeer
 from .inn import InnPeer
+from .wsgidav import WsgidavPeer
 
 __all__ = ["start_peer", "PEERS", "PeerUnavailable", "PeerStartError", "Peer", "Account"]
 
-PEERS: dict[str, type[Peer]] = {"exim": EximPeer, "aiosmtpd": AiosmtpdPeer, "dovecot": DovecotPeer, "inn": InnPeer}
+PEERS: dict[str, type[Peer]] = {"exim": EximPeer, "aiosmtpd": AiosmtpdPeer, "dovecot": DovecotPeer, "inn": InnPeer,
+                                "apache-dav": ApachePeer, "wsgidav": WsgidavPeer}
 
 
 def start_peer(name: str, workdir: str | os.PathLike | None = None) -> Peer:

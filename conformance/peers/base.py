@@ -324,7 +324,7 @@ def render_profile(name: str, software: str, endpoints: dict[str, str], cafile: 
                    accounts: list[Account], smtp: bool, pop3_fill: str | None = None) -> str:
     """The TOML target profile (format fixed by the brief; tomllib reads it back). `pop3_fill` names the
     channel through which the POP3 checks put messages into a maildrop ("smtp" or "imap")."""
-    imap = endpoints["imap"].removeprefix("imap://")
+    imap = endpoints["imap"].removeprefix("imap://") if "imap" in endpoints else None  # WebDAV peers: none
     first = accounts[0]
     out = [f"name = {_q(name)}", f"software = {_q(software)}", "", "[endpoints]"]
     out += [f"{k} = {_q(v)}" for k, v in endpoints.items()]
@@ -336,6 +336,8 @@ def render_profile(name: str, software: str, endpoints: dict[str, str], cafile: 
     for a in accounts:
         out += ["", "[[accounts]]", f"user = {_q(a.user)}", f"password = {_q(a.password)}",
                 f"address = {_q(a.address)}"]
+    if imap is None:
+        return "\n".join(out + [""])
     out += ["", "[readback]", f"url = {_q(f'imap://{first.user}:{first.password}@{imap}/INBOX')}",
             f"address = {_q(first.address)}", ""]
     return "\n".join(out)

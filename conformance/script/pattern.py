@@ -8,7 +8,8 @@ A pattern matches the start of a line, case-insensitively, and must end where a 
     {name}         capture one word (no spaces) into the variable `name`
     {name:regex}   capture what the regular expression matches
     {:regex}       match a regular expression, capture nothing
-    5xx  250|251   a three-digit code with `x` for any digit, and alternatives (first word only)
+    5xx  250|251   a three-digit code with `x` for any digit, and alternatives (the first word, or the second
+                   after an HTTP version: `HTTP/1.1 201|204 ...`)
     \\{ \\$ \\.       a literal brace, dollar or dot (so `\\...` is three literal dots)
 
 Client lines (`C:`/`C=`) take `${name}` and the escapes \\r \\n \\t \\\\ \\$ \\xNN.
@@ -19,6 +20,7 @@ import re
 from dataclasses import dataclass
 
 CODE_WORD_RE = re.compile(r"^[0-9x]{3}(?:\|[0-9x]{3})*$")
+HTTP_VERSION_RE = re.compile(r"^HTTP/\d\.\d$")  # `HTTP/1.1 201|204 ...`: the code word follows the version
 VAR_RE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
@@ -49,11 +51,17 @@ class Pattern:
         captures: list[str] = []
         open_end = False  # the pattern ends in an unescaped `...`: no word boundary required
         i = 0
-        first, _, _ = text.partition(" ")
+        first, _, rest = text.partition(" ")
         if CODE_WORD_RE.match(first) and any(c.isdigit() for c in first):
             alts = [a.replace("x", r"\d") for a in first.split("|")]
             out.append("(?:" + "|".join(alts) + ")")
             i = len(first)
+        elif HTTP_VERSION_RE.match(first):  # an HTTP status line: the code word is the second word
+            second = rest.split(" ", 1)[0]
+            if CODE_WORD_RE.match(second) and any(c.isdigit() for c in second):
+                alts = [a.replace("x", r"\d") for a in second.split("|")]
+                out.append(re.escape(first) + r"\s+(?:" + "|".join(alts) + r")(?!\d)")
+                i = len(first) + 1 + len(second)
         while i < len(text):
             c = text[i]
             open_end = False

@@ -237,6 +237,20 @@ class Store:
             (folder_id, pattern, exclude_item))}
         return naming.unique_name(stem, taken)
 
+    @staticmethod
+    def _check_name(name: str) -> str:
+        if not isinstance(name, str) or name in ("", ".", "..") or "/" in name \
+                or any(unicodedata.category(ch) == "Cc" for ch in name):
+            raise StoreError(f"not an item name: {name!r}")
+        return name
+
+    def _claim_name(self, folder: sqlite3.Row, name: str) -> None:
+        """An explicit name must be free among the folder's items and subfolders (case-insensitively)."""
+        if self._db.execute("SELECT 1 FROM items WHERE folder_id = ? AND name = ? COLLATE NOCASE",
+                            (folder["id"], name)).fetchone() is not None \
+                or self._row(naming.child_url(folder["url"], name, folder=True)) is not None:
+            raise StoreError(f"name taken in {folder['url']}: {name}")
+
     def _write_props(self, table: str, owner_id: int, values: Mapping[tuple[str, str], object]) -> None:
         rows = []
         for (ns, name), value in values.items():
@@ -350,7 +364,10 @@ class Store:
 
     def add_item(self, folder_url: str, body: bytes | memoryview, *, content_class: str = P.MESSAGE,
                  flags: Iterable[str] = (), internal_date: float | None = None,
-                 props: Mapping[tuple[str, str], object] | None = None) -> Item:
+                 props: Mapping[tuple[str, str], object] | None = None, name: str | None = None,
+                 derive: bool = True) -> Item:
+        """A new item. Its name comes from its Subject unless `name` is given (WebDAV PUT names the
+        resource itself); `derive=False` stores content that is not a message without reading headers."""
         folder = self._need_folder(folder_url)
         view = memoryview(body)
         if not view.c_contiguous:
@@ -369,11 +386,14 @@ class Store:
                 flag_set = (flag_set | {SEEN}) if value else (flag_set - {SEEN})
             else:
                 extra[key] = value
-        stored = {**P.derive(view, date), **extra}
-        stem = naming.stem(str(stored.get(P.SUBJECT) or ""))
+        stored = {**(P.derive(view, date) if derive else {}), **extra}
+        stem = naming.stem(str(stored.get(P.SUBJECT) or "")) if name is None else self._check_name(name)
         with self._tx():
             uid, modseq = self._allocate(folder["id"])
-            name = self._free_name(folder["id"], stem)
+            if name is None:
+                name = self._free_name(folder["id"], stem)
+            else:
+                self._claim_name(folder, name)
             item_id = self._db.execute(
                 "INSERT INTO items (folder_id, uid, url, name, stem, content_class, size, flags, modseq,"
                 " internal_date, body) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -449,12 +469,17 @@ class Store:
         ids = {item.id for item in changed}
         return [replace(item, flags=new(item.flags), modseq=modseq) if item.id in ids else item for item in items]
 
-    def copy_item(self, url: str, to_folder_url: str) -> Item:
+    def copy_item(self, url: str, to_folder_url: str, name: str | None = None) -> Item:
         source = self._need_item(url)
         target = self._need_folder(to_folder_url)
+        if name is not None:
+            self._check_name(name)
         with self._tx():
             uid, modseq = self._allocate(target["id"])
-            name = self._free_name(target["id"], source["stem"])
+            if name is None:
+                name = self._free_name(target["id"], source["stem"])
+            else:
+                self._claim_name(target, name)
             # Body and properties are copied inside SQLite, never through Python.
             item_id = self._db.execute(
                 "INSERT INTO items (folder_id, uid, url, name, stem, content_class, size, flags, modseq,"
@@ -467,13 +492,18 @@ class Store:
                              (item_id, source["id"]))
         return self._item_by_id(item_id)
 
-    def move_item(self, url: str, to_folder_url: str) -> Item:
+    def move_item(self, url: str, to_folder_url: str, name: str | None = None) -> Item:
         """Like IMAP MOVE: a new UID in the target, the old UID expunged from the source."""
         source = self._need_item(url)
         target = self._need_folder(to_folder_url)
+        if name is not None:
+            self._check_name(name)
         with self._tx():
             uid, modseq = self._allocate(target["id"])
-            name = self._free_name(target["id"], source["stem"], exclude_item=source["id"])
+            if name is None:
+                name = self._free_name(target["id"], source["stem"], exclude_item=source["id"])
+            elif name.casefold() != source["name"].casefold() or target["id"] != source["folder_id"]:
+                self._claim_name(target, name)
             self._db.execute("UPDATE items SET folder_id = ?, uid = ?, url = ?, name = ?, modseq = ? WHERE id = ?",
                              (target["id"], uid, naming.child_url(target["url"], name, folder=False), name, modseq,
                               source["id"]))
@@ -481,6 +511,83 @@ class Store:
             self._db.execute("INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
                              (source["folder_id"], source["uid"], gone_at))
         return self._item_by_id(source["id"])
+
+    def replace_item(self, url: str, body: bytes | memoryview, *, derive: bool = True,
+                     content_class: str | None = None) -> Item:
+        """New content under the same URL (WebDAV PUT over an existing item). The item keeps its id,
+        name and stored properties, but gets a new UID (the old one is expunged, as content under a UID
+        never changes for IMAP) and a new mod-sequence; the properties its headers yield are derived anew."""
+        source = self._need_item(url)
+        view = memoryview(body)
+        if not view.c_contiguous:
+            view = memoryview(view.tobytes())
+        view = view.cast("B")
+        date = float(self._clock())
+        derived = P.derive(view, date) if derive else {}
+        with self._tx():
+            uid, modseq = self._allocate(source["folder_id"])
+            self._db.execute("UPDATE items SET uid = ?, modseq = ?, size = ?, body = ?, internal_date = ?,"
+                             " content_class = coalesce(?, content_class) WHERE id = ?",
+                             (uid, modseq, view.nbytes, view, date, content_class, source["id"]))
+            self._db.execute("INSERT OR REPLACE INTO expunged (folder_id, uid, modseq) VALUES (?, ?, ?)",
+                             (source["folder_id"], source["uid"], modseq))
+            # What the old headers yielded goes; dead properties stay.
+            self._db.execute("DELETE FROM item_props WHERE item_id = ? AND (ns = ? OR (ns = ? AND name IN"
+                             " ('subject', 'from', 'to', 'cc', 'date', 'datereceived', 'hasattachment')))",
+                             (source["id"], P.NS_MAILHEADER, P.NS_HTTPMAIL))
+            self._write_props("item_props", source["id"], derived)
+        return self._item_by_id(source["id"])
+
+    def touch(self, url: str) -> int:
+        """A new mod-sequence for an item (its properties changed) or a folder; returns it."""
+        kind, row = self._owner(url)
+        with self._tx():
+            if kind == "folder":
+                return self._bump(row["id"])
+            modseq = self._bump(row["folder_id"])
+            self._db.execute("UPDATE items SET modseq = ? WHERE id = ?", (modseq, row["id"]))
+        return modseq
+
+    def copy_folder(self, url: str, new_url: str, *, recursive: bool = True) -> Folder:
+        """A copy of a folder (content class and properties); when `recursive`, with its items and its
+        subfolders (WebDAV COPY with Depth: 0 copies the collection and its properties only, RFC 4918 9.8.3);
+        every copied item gets a new UID in its new folder."""
+        old = self._need_folder(url)
+        new_parent_url, new_name = naming.split(self._folder_url(new_url))
+        parent = self._row(new_parent_url)
+        if parent is None:
+            raise StoreError(f"parent folder {new_parent_url} does not exist")
+        if recursive and parent["url"].lower().startswith(old["url"].lower()):
+            raise StoreError(f"cannot copy {old['url']} into itself")
+        with self._tx():
+            self._copy_tree(old, parent, new_name, recursive)
+        return self.folder(naming.child_url(parent["url"], new_name, folder=True))
+
+    def _copy_tree(self, old: sqlite3.Row, parent: sqlite3.Row, name: str, recursive: bool) -> None:
+        target = naming.child_url(parent["url"], name, folder=True)
+        if self._row(target) is not None:
+            raise StoreError(f"folder exists: {target}")
+        folder_id = self._insert_folder(parent["id"], target, name, old["content_class"], parent["owner"])
+        self._db.execute("INSERT INTO folder_props (folder_id, ns, name, kind, value)"
+                         " SELECT ?, ns, name, kind, value FROM folder_props WHERE folder_id = ?",
+                         (folder_id, old["id"]))
+        members = self._db.execute("SELECT id, name FROM items WHERE folder_id = ? ORDER BY uid",
+                                   (old["id"],)).fetchall() if recursive else []
+        for item in members:
+            uid, modseq = self._allocate(folder_id)
+            item_id = self._db.execute(
+                "INSERT INTO items (folder_id, uid, url, name, stem, content_class, size, flags, modseq,"
+                " internal_date, body) SELECT ?, ?, ?, name, stem, content_class, size, flags, ?, internal_date,"
+                " body FROM items WHERE id = ?",
+                (folder_id, uid, naming.child_url(target, item["name"], folder=False), modseq, item["id"])).lastrowid
+            self._db.execute("INSERT INTO item_props (item_id, ns, name, kind, value)"
+                             " SELECT ?, ns, name, kind, value FROM item_props WHERE item_id = ?",
+                             (item_id, item["id"]))
+        if recursive:
+            new_row = self._row(target)
+            for child in self._db.execute(f"SELECT {_FOLDER_COLUMNS} FROM folders WHERE parent_id = ?",
+                                          (old["id"],)).fetchall():
+                self._copy_tree(child, new_row, child["name"], True)
 
     # -- properties -------------------------------------------------------------------------------
 
@@ -494,6 +601,22 @@ class Store:
         if row is None:
             raise StoreError(f"no such item or folder: {url}")
         return "folder", row
+
+    def item_props(self, folder_url: str) -> dict[int, dict[tuple[str, str], object]]:
+        """The properties of every item of a folder, by item id, in one query (what `props` gives per item):
+        a WebDAV listing of a folder reads them all at once."""
+        folder = self._need_folder(folder_url)
+        out: dict[int, dict[tuple[str, str], object]] = {}
+        for row in self._db.execute(f"SELECT {_ITEM_COLUMNS} FROM items WHERE folder_id = ?", (folder["id"],)):
+            out[row["id"]] = {P.GETCONTENTLENGTH: row["size"], P.READ: SEEN in row["flags"].split(),
+                              P.DISPLAYNAME: row["name"], P.CONTENTCLASS: row["content_class"]}
+        for item_id, ns, name, kind, value in self._db.execute(
+                "SELECT p.item_id, p.ns, p.name, p.kind, p.value FROM item_props p JOIN items i ON i.id = p.item_id"
+                " WHERE i.folder_id = ?", (folder["id"],)):
+            values = out[item_id]
+            if (ns, name) not in (P.GETCONTENTLENGTH, P.READ, P.DISPLAYNAME, P.CONTENTCLASS):
+                values[(ns, name)] = P.decode_value(kind, value)
+        return out
 
     def props(self, url: str) -> dict[tuple[str, str], object]:
         kind, row = self._owner(url)
@@ -510,10 +633,17 @@ class Store:
         values[P.CONTENTCLASS] = row["content_class"]
         return values
 
-    def set_props(self, url: str, values: Mapping[tuple[str, str], object]) -> None:
-        """Store properties. DAV:contentclass changes the content class (Exchange created
-        appointments by PUT then PROPPATCH of it); httpmail:read sets or clears \\Seen."""
+    def set_props(self, url: str, values: Mapping[tuple[str, str], object],
+                  remove: Iterable[tuple[str, str]] = ()) -> None:
+        """Store properties, and remove the `remove` ones, in one transaction (WebDAV PROPPATCH is atomic).
+        DAV:contentclass changes the content class (Exchange created appointments by PUT then
+        PROPPATCH of it); httpmail:read sets or clears \\Seen."""
         kind, row = self._owner(url)
+        removed = [_prop_key(n) for n in remove]
+        computed = (_ITEM_READ_ONLY | {P.READ} if kind == "item" else _FOLDER_READ_ONLY) | {P.CONTENTCLASS}
+        for key in removed:
+            if key in computed:
+                raise StoreError(f"property {key[0]}{key[1]} cannot be removed")
         read_only = _ITEM_READ_ONLY if kind == "item" else _FOLDER_READ_ONLY
         stored: dict[tuple[str, str], object] = {}
         content_class = read = None
@@ -536,6 +666,10 @@ class Store:
             if read is not None:
                 self._apply_flags(row["folder_id"], [_item(row)], frozenset({SEEN}), "add" if read else "remove")
             self._write_props("item_props" if kind == "item" else "folder_props", row["id"], stored)
+            if removed:
+                table, column = ("item_props", "item_id") if kind == "item" else ("folder_props", "folder_id")
+                self._db.executemany(f"DELETE FROM {table} WHERE {column} = ? AND ns = ? AND name = ?",
+                                     [(row["id"], ns, name) for ns, name in removed])
 
     def remove_props(self, url: str, names: Iterable[tuple[str, str]]) -> None:
         """Remove stored properties (absent ones are fine); computed ones cannot be removed."""
