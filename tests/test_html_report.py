@@ -116,6 +116,8 @@ def test_untested_requirements_of_the_protocols_run_are_listed():
     assert any(q.rfc == "rfc2449" for q in cov.untested)  # no check of this run cites RFC 2449
     page = html.render([doc("alpha", [result("pop3.noop.ok", "pass", rfc=("rfc1939#5",))])])
     assert 'id="untested-pop3"' in page
+    covered = page[page.index('id="covered-pop3"'):]
+    assert "<code>pop3.noop.ok</code>" in covered[:covered.index("</details>")]  # which check covers what
 
 
 def test_references_link_to_rfc_sections_and_open_specifications():
