@@ -2,7 +2,7 @@
 
 (a) a message delivered over SMTP is fetched by its store URL over HTTP/WebDAV (GET with Translate: f returns
 the delivered bytes; PROPFIND shows its httpmail:subject); (b) an article posted over NNTP to wireproof.test is
-read over WebDAV under /public/ (the IMAP half of the NNTP cross test is in tests/test_sim_nntp.py)."""
+read over WebDAV under /public/ (tests/test_sim_nntp.py reads one post over IMAP and WebDAV in one test)."""
 from __future__ import annotations
 
 import base64

@@ -1,10 +1,14 @@
 """The simulator's NNTP server on the wire: newsgroups are public folders, so an article posted over NNTP is
-an item of its folder (IMAP sees it), and a message put into the folder another way is the next article."""
+an item of its folder (IMAP and WebDAV see it), and a message put into the folder another way is the next
+article."""
 from __future__ import annotations
 
+import base64
+import http.client
 import imaplib
 import socket
 import warnings
+from xml.etree import ElementTree as ET
 
 import pytest
 
@@ -67,23 +71,45 @@ def read_over_imap(sim, message_id: str) -> bytes:
         imap.logout()
 
 
-# Every other protocol view of the store that can read a public folder's item; the WebDAV view joins this table
-# when the HTTP virtual server exists (a GET of the item's URL with Translate: f).
-READERS = {"imap": read_over_imap}
+def read_over_webdav(sim, message_id: str) -> bytes:
+    """The same item as WebDAV serves it: found by its Message-ID with an Exchange SEARCH of the public folder,
+    then fetched by its URL with Translate: f (the raw RFC 822 message)."""
+    folder = "/public/Wireproof%20Test/"
+    sql = ('<?xml version="1.0"?><D:searchrequest xmlns:D="DAV:"><D:sql>SELECT "DAV:href" FROM SCOPE(\'shallow '
+           f'traversal of "{folder}"\') WHERE "urn:schemas:mailheader:message-id" = '
+           f"'{message_id.replace('<', '&lt;').replace('>', '&gt;')}'</D:sql></D:searchrequest>").encode()
+    auth = {"Authorization": "Basic " + base64.b64encode(b"alice:alice-pw").decode()}
+    conn = http.client.HTTPConnection(*sim.address("http"), timeout=5)
+    try:
+        conn.request("SEARCH", folder, sql, {**auth, "Content-Type": "application/xml"})
+        found = conn.getresponse()
+        hrefs = [r.findtext("{DAV:}href") for r in ET.fromstring(found.read()).iter("{DAV:}response")]
+        assert found.status == 207 and len(hrefs) == 1, f"WebDAV finds {hrefs} for {message_id}"
+        conn.request("GET", hrefs[0], headers={**auth, "Translate": "f"})
+        got = conn.getresponse()
+        assert got.status == 200
+        return got.read()
+    finally:
+        conn.close()
 
 
-@pytest.mark.parametrize("protocol", sorted(READERS))
-def test_an_article_posted_over_nntp_is_the_same_message_over_other_protocols(sim, protocol):
+# Every other protocol view of the store that can read a public folder's item.
+READERS = {"imap": read_over_imap, "webdav": read_over_webdav}
+
+
+def test_an_article_posted_over_nntp_is_the_same_message_over_imap_and_webdav(sim):
     message_id = "<cross-protocol.1@example.org>"
     article = (b"From: poster@example.org\r\nSubject: one item, every view\r\nNewsgroups: wireproof.test\r\n"
                b"Message-ID: " + message_id.encode() + b"\r\n\r\n.a line that was dot-stuffed\r\nlast line\r\n")
     assert post_raw(sim, article).startswith(b"240")
-    seen = READERS[protocol](sim, message_id)
-    assert seen.endswith(b"\r\n\r\n.a line that was dot-stuffed\r\nlast line\r\n")  # the body, octet for octet
-    for line in (b"Subject: one item, every view", b"Message-ID: " + message_id.encode(),
-                 b"Newsgroups: wireproof.test"):
-        assert line in seen.split(b"\r\n")
-    assert any(line.startswith(b"Path: ") for line in seen.split(b"\r\n"))  # what the NNTP server added
+    seen = {protocol: read(sim, message_id) for protocol, read in READERS.items()}
+    assert seen["imap"] == seen["webdav"], "one item, the same octets over both protocols"
+    for message in seen.values():
+        assert message.endswith(b"\r\n\r\n.a line that was dot-stuffed\r\nlast line\r\n")  # the body, exactly
+        for line in (b"Subject: one item, every view", b"Message-ID: " + message_id.encode(),
+                     b"Newsgroups: wireproof.test"):
+            assert line in message.split(b"\r\n")
+        assert any(line.startswith(b"Path: ") for line in message.split(b"\r\n"))  # what the NNTP server added
 
 
 def test_a_message_appended_over_imap_is_the_next_article_number(sim):
