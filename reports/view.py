@@ -27,6 +27,8 @@ def ref_link(ref: str) -> str:
     if doc.startswith("ms-"):
         return next((url.format(spec=doc) for prefix, url in MS_URLS.items() if doc.startswith(prefix)), "")
     url = RFC_URL.format(num=doc)
+    if section.startswith("appendix-"):  # rfc-editor.org anchors appendices as #appendix-C
+        return f"{url}#{section}"
     return f"{url}#section-{section}" if section else url
 
 

@@ -123,6 +123,7 @@ def test_untested_requirements_of_the_protocols_run_are_listed():
 def test_references_link_to_rfc_sections_and_open_specifications():
     assert ref_link("rfc5321#4.5.2") == "https://www.rfc-editor.org/rfc/rfc5321#section-4.5.2"
     assert ref_label("rfc5321#4.5.2") == "RFC 5321 §4.5.2"
+    assert ref_link("rfc5321#appendix-C") == "https://www.rfc-editor.org/rfc/rfc5321#appendix-C"
     assert ref_link("ms-xwdsearch#2.2.1").startswith("https://learn.microsoft.com/")
     assert ref_label("ms-xwdsearch") == "[MS-XWDSEARCH]"
     assert ref_link("ms-wdvse#3.2.5.1").startswith("https://learn.microsoft.com/en-us/openspecs/windows_protocols/")

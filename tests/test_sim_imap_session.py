@@ -34,8 +34,9 @@ from simulator.protocols.imap.session import (
 )
 from simulator.protocols.imap.tokens import Atom, String
 
+from sansio import TLS, drive
+
 PASSWORD = "secret"
-TLS = object()  # a step: the adapter finished the TLS handshake, call tls_established()
 STATE_AFTER = {"SELECT": State.SELECTED, "EXAMINE": State.SELECTED, "CLOSE": State.AUTHENTICATED,
                "UNSELECT": State.AUTHENTICATED}
 LOGIN = b"L1 LOGIN alice secret\r\n"
@@ -102,29 +103,8 @@ def lines(output: bytes) -> list[bytes]:
 
 def _run_once(config: ImapConfig, steps: tuple, backend: Backend, bytewise: bool) -> Run:
     server = ImapServer(config)
-    greeting = server.data_to_send()
-    events: list[object] = []
-
-    def pump() -> None:
-        for _ in range(1000):
-            event = server.next_event()
-            if event is None:
-                return
-            events.append(event)
-            backend.answer(server, event)
-        pytest.fail("next_event() never ran dry")
-
-    out = bytearray()
-    for step in steps:
-        if step is TLS:
-            server.tls_established()
-            pump()
-        else:
-            for piece in ([step[i:i + 1] for i in range(len(step))] if bytewise else [step]):
-                server.receive_data(piece)
-                pump()
-        out += server.data_to_send()
-    return Run(greeting, bytes(out), events, server)
+    greeting, out, events = drive(server, steps, backend.answer, bytewise=bytewise, max_events=1000)
+    return Run(greeting, out, events, server)
 
 
 def converse(*steps, backend: Backend | None = None, **config) -> Run:

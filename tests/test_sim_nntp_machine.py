@@ -30,7 +30,8 @@ from simulator.protocols.nntp import (
     wildmat,
 )
 
-TLS = object()  # a step: the adapter finished the TLS handshake, call tls_established()
+from sansio import TLS, drive
+
 ARTICLE = b"From: a@example.org\r\nSubject: s\r\nNewsgroups: wireproof.test\r\n\r\nbody\r\n"
 
 
@@ -85,30 +86,8 @@ class Run:
 
 def _run_once(config: NntpConfig, steps: tuple, bytewise: bool) -> Run:
     server = NntpServer(config)
-    side = ServerSide()
-    greeting = server.data_to_send()
-    events: list[object] = []
-
-    def pump() -> None:
-        for _ in range(10_000):
-            event = server.next_event()
-            if event is None:
-                return
-            events.append(event)
-            side.answer(server, event)
-        pytest.fail("next_event() never ran dry")
-
-    out = bytearray()
-    for step in steps:
-        if step is TLS:
-            server.tls_established()
-            pump()
-        else:
-            for piece in ([step[i:i + 1] for i in range(len(step))] if bytewise else [step]):
-                server.receive_data(piece)
-                pump()
-        out += server.data_to_send()
-    return Run(greeting, bytes(out), events, server)
+    greeting, out, events = drive(server, steps, ServerSide().answer, bytewise=bytewise)
+    return Run(greeting, out, events, server)
 
 
 def converse(*steps, **config) -> Run:

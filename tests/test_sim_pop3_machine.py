@@ -28,9 +28,10 @@ from simulator.protocols.pop3 import (
     Update,
 )
 
+from sansio import TLS, drive
+
 TIMESTAMP = "<1896.697170952@pop.example>"
 PASSWORD = "tanstaaf"
-TLS = object()  # a step: the adapter finished the TLS handshake, call tls_established()
 
 BODY1 = b"Subject: one\r\nFrom: a@a.example\r\n\r\nline 1\r\n.dotted\r\nline 3\r\n"
 BODY2 = b"Subject: two\r\n\r\n" + b"x" * 20 + b"\r\n"
@@ -84,29 +85,8 @@ class Run:
 
 def _run_once(config: Pop3Config, steps: tuple, drop: Maildrop, bytewise: bool) -> Run:
     server = Pop3Server(config)
-    greeting = server.data_to_send()
-    events: list[object] = []
-
-    def pump() -> None:
-        for _ in range(10_000):
-            event = server.next_event()
-            if event is None:
-                return
-            events.append(event)
-            drop.answer(server, event)
-        pytest.fail("next_event() never ran dry")
-
-    out = bytearray()
-    for step in steps:
-        if step is TLS:
-            server.tls_established()
-            pump()
-        else:
-            for piece in ([step[i:i + 1] for i in range(len(step))] if bytewise else [step]):
-                server.receive_data(piece)
-                pump()
-        out += server.data_to_send()
-    return Run(greeting, bytes(out), events, server)
+    greeting, out, events = drive(server, steps, drop.answer, bytewise=bytewise)
+    return Run(greeting, out, events, server)
 
 
 def converse(*steps, drop: Maildrop | None = None, **config) -> Run:

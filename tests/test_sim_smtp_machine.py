@@ -29,12 +29,13 @@ from simulator.protocols.smtp import (
     State,
 )
 
+from sansio import TLS, drive
+
 DECISIONS = (MailFrom, RcptTo, Message, AuthAttempt)
 COMMAND_STATES = (State.CONNECTED, State.READY, State.MAIL, State.RCPT)
 
 # --- the in-memory driver -----------------------------------------------------------------------------
 
-TLS = object()  # a step: the adapter finished the TLS handshake, call tls_established()
 
 Verdict = tuple[int, str, str] | None  # None: accept; (code, enhanced, text): reject
 Decide = Callable[[object], Verdict]
@@ -65,37 +66,19 @@ class Run:
 
 def _run_once(config: SmtpConfig, steps: tuple, decide: Decide, bytewise: bool) -> tuple[Run, list[str]]:
     server = SmtpServer(config)
-    greeting = server.data_to_send()
-    events: list[object] = []
     seen: list[str] = []  # events as they were when raised (they hold live envelopes)
 
-    def pump() -> None:
-        for _ in range(10_000):
-            event = server.next_event()
-            if event is None:
-                return
-            events.append(event)
-            seen.append(repr(event))
-            if isinstance(event, DECISIONS):
-                verdict = decide(event)
-                if verdict is None:
-                    server.accept()
-                else:
-                    server.reject(*verdict)
-        pytest.fail("next_event() never ran dry")
+    def answer(server: SmtpServer, event: object) -> None:
+        seen.append(repr(event))
+        if isinstance(event, DECISIONS):
+            verdict = decide(event)
+            if verdict is None:
+                server.accept()
+            else:
+                server.reject(*verdict)
 
-    out = bytearray()
-    for step in steps:
-        if step is TLS:
-            server.tls_established()
-            pump()
-        else:
-            pieces = [step[i:i + 1] for i in range(len(step))] if bytewise else [step]
-            for piece in pieces:
-                server.receive_data(piece)
-                pump()
-        out += server.data_to_send()
-    return Run(greeting, bytes(out), events, server), seen
+    greeting, out, events = drive(server, steps, answer, bytewise=bytewise)
+    return Run(greeting, out, events, server), seen
 
 
 def converse(config: SmtpConfig, *steps, decide: Decide = accept_all) -> Run:

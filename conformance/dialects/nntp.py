@@ -24,6 +24,7 @@ import secrets
 from dataclasses import dataclass, field
 from email.utils import formatdate
 
+from ..wire.dotblock import DotBlockViews, read_dot_block
 from ..wire.session import ConnectionClosed, Session
 
 STATUS_RE = re.compile(rb"^(\d{3})(?:([ \t])(.*?))?(\r?\n)$", re.S)
@@ -41,7 +42,7 @@ def is_multiline(code: int | None, verb: str = "") -> bool:
 
 
 @dataclass
-class Response:
+class Response(DotBlockViews):
     code: int | None  # None when the line does not start with three digits
     text: str  # what follows the code and its space (arguments and comment)
     raw: list[bytes]  # every line exactly as received: the initial line, then any data lines and the "."
@@ -62,24 +63,6 @@ class Response:
     @property
     def klass(self) -> int:
         return (self.code or 0) // 100
-
-    @property
-    def lines(self) -> list[str]:
-        return [line.decode("utf-8", "backslashreplace") for line in self.data]
-
-    @property
-    def content(self) -> bytes:
-        """The data block as the client ends up with it: unstuffed, CRLF after each line."""
-        return b"".join(line + b"\r\n" for line in self.data)
-
-    def __str__(self) -> str:
-        return self.head if not self.multiline else f"{self.head} (+{len(self.data)} lines)"
-
-    def show(self, limit: int = 40) -> str:
-        lines = [raw.decode("utf-8", "backslashreplace").rstrip("\r\n") for raw in self.raw]
-        if len(lines) > limit:
-            lines = lines[:limit - 1] + [f"... ({len(lines) - limit + 1} more lines)"]
-        return "\n".join(lines)
 
 
 def parse_status_line(raw: bytes) -> tuple[int | None, str, list[str]]:
@@ -124,23 +107,8 @@ class NntpClient:
         response = Response(code, text, [first], problems=problems)
         if is_multiline(code, verb):
             response.multiline = True
-            await self._read_data(response, timeout)
+            await read_dot_block(self.wire, response, timeout, MAX_DATA_LINES)
         return response
-
-    async def _read_data(self, response: Response, timeout: float | None) -> None:
-        while True:
-            raw = await self.wire.read_line(timeout)
-            response.raw.append(raw)
-            if not raw.endswith(b"\r\n"):
-                response.problems.append(f"data line {len(response.raw) - 1} ends with a bare LF: {raw[:80]!r}")
-            line = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
-            if line == b".":
-                return
-            # RFC 3977 3.1.1 rule 5: a line starting with the termination octet loses that octet.
-            response.data.append(line[1:] if line.startswith(b".") else line)
-            if len(response.data) > MAX_DATA_LINES:
-                response.problems.append(f"more than {MAX_DATA_LINES} data lines without the terminating line")
-                return
 
     async def read_greeting(self, timeout: float | None = None) -> Response:
         self.greeting = await self.read_response(timeout=timeout)

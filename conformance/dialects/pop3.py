@@ -20,6 +20,7 @@ import base64
 import re
 from dataclasses import dataclass, field
 
+from ..wire.dotblock import DotBlockViews, read_dot_block
 from ..wire.session import ConnectionClosed, Session
 
 STATUS_RE = re.compile(rb"^(\+OK|-ERR|\+)(?=[ \r\n]|$)(?: ?)(.*?)(\r?\n)?$", re.S | re.I)
@@ -30,7 +31,7 @@ MAX_DATA_LINES = 200_000  # a bound, so a server that never ends a multi-line re
 
 
 @dataclass
-class Response:
+class Response(DotBlockViews):
     status: str  # "+OK", "-ERR", "+" (a SASL continuation), or "" when the line has no status indicator
     text: str  # what follows the status indicator and its space
     raw: list[bytes]  # every line exactly as received: the status line, then any data lines and the "."
@@ -55,25 +56,6 @@ class Response:
     @property
     def head(self) -> str:
         return f"{self.status} {self.text}".rstrip() if self.status else self.text
-
-    @property
-    def lines(self) -> list[str]:
-        """The data lines as text (for scripts and evidence)."""
-        return [line.decode("utf-8", "backslashreplace") for line in self.data]
-
-    @property
-    def content(self) -> bytes:
-        """The data of a multi-line response as the client ends up with it: unstuffed, CRLF after each line."""
-        return b"".join(line + b"\r\n" for line in self.data)
-
-    def __str__(self) -> str:
-        return self.head if not self.multiline else f"{self.head} (+{len(self.data)} lines)"
-
-    def show(self, limit: int = 40) -> str:
-        lines = [raw.decode("utf-8", "backslashreplace").rstrip("\r\n") for raw in self.raw]
-        if len(lines) > limit:
-            lines = lines[:limit - 1] + [f"... ({len(lines) - limit + 1} more lines)"]
-        return "\n".join(lines)
 
 
 def parse_status_line(raw: bytes) -> tuple[str, str, list[str]]:
@@ -114,23 +96,8 @@ class Pop3Client:
         response = Response(status, text, [first], problems=problems)
         if multiline and status == "+OK":
             response.multiline = True
-            await self._read_data(response, timeout)
+            await read_dot_block(self.wire, response, timeout, MAX_DATA_LINES)
         return response
-
-    async def _read_data(self, response: Response, timeout: float | None) -> None:
-        while True:
-            raw = await self.wire.read_line(timeout)
-            response.raw.append(raw)
-            line = raw[:-2] if raw.endswith(b"\r\n") else raw.rstrip(b"\n")
-            if not raw.endswith(b"\r\n"):
-                response.problems.append(f"data line {len(response.raw) - 1} ends with a bare LF: {raw[:80]!r}")
-            if line == b".":
-                return
-            # RFC 1939 section 3: a line starting with the termination octet and more octets loses that octet.
-            response.data.append(line[1:] if line.startswith(b".") else line)
-            if len(response.data) > MAX_DATA_LINES:
-                response.problems.append(f"more than {MAX_DATA_LINES} data lines without the terminating line")
-                return
 
     async def read_greeting(self, timeout: float | None = None) -> Response:
         self.greeting = await self.read_response(timeout=timeout)

@@ -60,6 +60,18 @@ class Dav:
             self.ctx.setup(r.status == 201, f"MKCOL {path} is answered 201", "HTTP/1.1 201 Created", r.show())
         return r
 
+    async def file(self, name: str = "a.txt", body: bytes = b"wireproof\r\n", content_type: str = "text/plain") -> str:
+        """Setup: a resource PUT below the scratch collection (the first step of most probes); its path."""
+        path = self.url(name)
+        await self.put(path, body, content_type)
+        return path
+
+    async def collection(self, name: str) -> str:
+        """Setup: a collection made with MKCOL below the scratch collection (`name` ends in "/"); its path."""
+        path = self.url(name)
+        await self.mkcol(path)
+        return path
+
     async def get(self, path: str, headers=()) -> Response:
         return await self.request("GET", path, headers)
 
@@ -186,6 +198,16 @@ async def tree(d: Dav) -> dict[str, str]:
 def same_path(a: str, b: str) -> bool:
     """Two hrefs or paths name the same resource (decoded, a trailing slash ignored)."""
     return urlsplit_path(a) == urlsplit_path(b)
+
+
+def found(ms: Multistatus | None, path: str):
+    """The DAV:response of a multistatus for `path`, or None (also when there was no multistatus)."""
+    return ms.find(path) if ms else None
+
+
+def first(ms: Multistatus | None):
+    """The first DAV:response of a multistatus (a request on one resource has one), or None."""
+    return ms.responses[0] if ms and ms.responses else None
 
 
 def show(*responses: Response) -> str:

@@ -25,7 +25,7 @@ from conformance.dialects.http_exchange import (CALENDAR, CONTACTS, HTTPMAIL, MA
                                                 icalendar, message, vcard)
 from conformance.registry import probe
 
-from .common import XML, multistatus
+from .common import XML, first, multistatus
 from .exchange_common import EXCHANGE, RFC822, TRANSLATE_F, mailbox_scratch, url_path, wait_for_subject
 
 CONTENTCLASS = "{DAV:}contentclass"
@@ -98,7 +98,7 @@ async def httpmail_read(ctx):
         path, _ = await put_message(ex)
         for value, want in (("1", True), ("0", False)):
             r, ms = await ex.proppatch(path, [("set", hm("read"), value)])
-            entry = ms.responses[0] if ms and ms.responses else None
+            entry = first(ms)
             ctx.expect(entry is not None and entry.prop_status(hm("read")) == 200,
                        f"PROPPATCH read={value} is answered 207 with 200 for it", "200", r.show())
             entry, pr = await ex.props(path, hm("read"))
@@ -179,7 +179,7 @@ async def contacts_proppatch(ctx):
         path = await ex.put_item("person.vcf", vcard("Ada", "Wireproof", f"{ctx.token}@example.org"), "text/vcard")
         given, sn = f"{{{CONTACTS}}}givenName", f"{{{CONTACTS}}}sn"
         r, ms = await ex.proppatch(path, [("set", given, "Grace"), ("set", sn, ctx.token)])
-        entry = ms.responses[0] if ms and ms.responses else None
+        entry = first(ms)
         ctx.expect(entry is not None and entry.prop_status(given) == 200 and entry.prop_status(sn) == 200,
                    "PROPPATCH of contacts:givenName and :sn is answered 207 with 200 for both", "200", r.show())
         entry, pr = await ex.props(path, given, sn)

@@ -177,8 +177,7 @@ async def basic_realm(ctx):
        tags=["auth"])
 async def every_method(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f, b"kept\r\n")
+        f = await d.file("a.txt", b"kept\r\n")
         anon = await ctx.http(auth=False)
         tries = [("PUT", f, [("Content-Type", "text/plain")], b"overwritten\r\n"),
                  ("MKCOL", d.url("anon/"), [], b""),

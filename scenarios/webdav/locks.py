@@ -30,9 +30,14 @@ def token_of(activelock) -> str | None:
     return (href.text or "").strip() if href is not None else None
 
 
+async def discovered(d, path: str):
+    """Setup: the activelocks PROPFIND reports in DAV:lockdiscovery of `path`, and the response."""
+    entry, r = await d.props(path, "{DAV:}lockdiscovery")
+    return activelocks(entry.prop("{DAV:}lockdiscovery")), r
+
+
 async def locked_file(ctx, d, name: str = "locked.txt", **kw):
-    f = d.url(name)
-    await d.put(f, b"before\r\n")
+    f = await d.file(name, b"before\r\n")
     r, token = await d.lock(f, **kw)
     return f, token, r
 
@@ -42,8 +47,7 @@ async def locked_file(ctx, d, name: str = "locked.txt", **kw):
                    "carrying the new lock token as a Coded-URL (<...>).", needs=LOCKING, exclusive=True, tags=["lock"])
 async def token_header(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r, token = await d.lock(f, setup=False)
         ctx.expect(r.status == 200, "LOCK is answered 200", "HTTP/1.1 200 OK", r.show())
         value = (r.header("Lock-Token") or "").strip()
@@ -80,8 +84,8 @@ async def response_body(ctx):
 async def lockdiscovery(ctx):
     async with scratch(ctx) as d:
         f, token, _ = await locked_file(ctx, d)
-        entry, r = await d.props(f, "{DAV:}lockdiscovery")
-        mine = [a for a in activelocks(entry.prop("{DAV:}lockdiscovery")) if token_of(a) == token]
+        locks, r = await discovered(d, f)
+        mine = [a for a in locks if token_of(a) == token]
         ctx.expect(bool(mine), "lockdiscovery lists the lock's token", token, r.show())
         a = mine[0]
         ctx.expect(a.find("{DAV:}depth") is not None and a.find("{DAV:}timeout") is not None,
@@ -93,12 +97,11 @@ async def lockdiscovery(ctx):
        needs=LOCKING, exclusive=True, tags=["lock"])
 async def owner(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         await d.lock(f, owner="mailto:wireproof@example.org")
-        entry, r = await d.props(f, "{DAV:}lockdiscovery")
+        locks, r = await discovered(d, f)
         owners = ["".join(a.find("{DAV:}owner").itertext()) if a.find("{DAV:}owner") is not None else ""
-                  for a in activelocks(entry.prop("{DAV:}lockdiscovery"))]
+                  for a in locks]
         ctx.expect(any("mailto:wireproof@example.org" in o for o in owners), "the owner is reported",
                    "<D:owner>mailto:wireproof@example.org</D:owner>", r.show())
 
@@ -185,8 +188,7 @@ async def shared_supported(ctx, d, path: str) -> None:
        needs=LOCKING, exclusive=True, tags=["lock", "shared"])
 async def shared(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         await shared_supported(ctx, d, f)
         r1, t1 = await d.lock(f, scope="shared", setup=False)
         r2, t2 = await d.lock(f, scope="shared", setup=False)
@@ -199,8 +201,7 @@ async def shared(ctx):
        needs=LOCKING, exclusive=True, tags=["lock", "shared"])
 async def exclusive_on_shared(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         await shared_supported(ctx, d, f)
         await d.lock(f, scope="shared")
         r, _ = await d.lock(f, setup=False)
@@ -233,8 +234,8 @@ async def refresh(ctx):
 async def timeout_format(ctx):
     async with scratch(ctx) as d:
         f, token, _ = await locked_file(ctx, d, timeout="Second-3600")
-        entry, r = await d.props(f, "{DAV:}lockdiscovery")
-        mine = [a for a in activelocks(entry.prop("{DAV:}lockdiscovery")) if token_of(a) == token]
+        locks, r = await discovered(d, f)
+        mine = [a for a in locks if token_of(a) == token]
         ctx.setup(bool(mine), "lockdiscovery shows the lock", token, r.show())
         value = (mine[0].findtext("{DAV:}timeout") or "").strip()
         ctx.expect(bool(TIMEOUT_RE.match(value)), "the timeout is Second-n or Infinite", "Second-3600", value)
@@ -278,8 +279,7 @@ def refused(status: int) -> bool:
        needs=LOCKING, exclusive=True, tags=["lock", "collections", "depth"])
 async def depth_infinity(ctx):
     async with scratch(ctx) as d:
-        sub = d.url("sub/")
-        await d.mkcol(sub)
+        sub = await d.collection("sub/")
         await d.put(d.url("sub", "old.txt"), b"old\r\n")
         r, token = await d.lock(sub, depth="infinity")
         new = await d.put(d.url("sub", "new.txt"), setup=False)
@@ -299,8 +299,7 @@ async def depth_infinity(ctx):
                    "refused and creates nothing.", needs=LOCKING, exclusive=True, tags=["lock", "collections", "depth"])
 async def depth_0_collection(ctx):
     async with scratch(ctx) as d:
-        sub = d.url("sub/")
-        await d.mkcol(sub)
+        sub = await d.collection("sub/")
         await d.lock(sub, depth="0")
         r = await d.put(d.url("sub", "new.txt"), setup=False)
         ctx.expect(refused(r.status) and await d.exists(d.url("sub", "new.txt")) is False,
@@ -314,8 +313,7 @@ async def depth_0_collection(ctx):
        tags=["lock", "collections", "status"])
 async def collection_423(ctx):
     async with scratch(ctx) as d:
-        sub = d.url("sub/")
-        await d.mkcol(sub)
+        sub = await d.collection("sub/")
         await d.lock(sub, depth="infinity")
         r = await d.put(d.url("sub", "new.txt"), setup=False)
         ctx.expect(r.status == 423, "the PUT is answered 423", "HTTP/1.1 423 Locked", r.show())
@@ -351,8 +349,7 @@ async def unlock_204(ctx):
 async def unlock_wrong(ctx):
     async with scratch(ctx) as d:
         f, token, _ = await locked_file(ctx, d)
-        other = d.url("other.txt")
-        await d.put(other)
+        other = await d.file("other.txt")
         r = await d.unlock(other, token)
         ctx.expect(r.status == 409, "UNLOCK of the other resource is answered 409", "HTTP/1.1 409 Conflict", r.show())
         ctx.expect("lock-token-matches-request-uri" in conditions(r), "the body names the condition",
@@ -380,9 +377,8 @@ async def copy_lock(ctx):
         dst = d.url("copy.txt")
         r = await d.request("COPY", f, [("Destination", d.absolute(dst))])
         ctx.setup(r.status == 201, "COPY of the locked resource is answered 201", "201", r.show())
-        entry, r2 = await d.props(dst, "{DAV:}lockdiscovery")
-        ctx.expect(not activelocks(entry.prop("{DAV:}lockdiscovery")), "the copy is not locked",
-                   "<D:lockdiscovery/>", r2.show())
+        locks, r2 = await discovered(d, dst)
+        ctx.expect(not locks, "the copy is not locked", "<D:lockdiscovery/>", r2.show())
 
 
 @probe("webdav.lock.move-leaves-lock", rfc="rfc4918#7.7 rfc4918#9.9", level="MUST",
@@ -394,9 +390,8 @@ async def move_lock(ctx):
         dst = d.url("moved.txt")
         r = await d.request("MOVE", f, [("Destination", d.absolute(dst)), ("If", f"<{d.absolute(f)}> (<{token}>)")])
         ctx.setup(r.status == 201, "MOVE of the locked resource with its token is answered 201", "201", r.show())
-        entry, r2 = await d.props(dst, "{DAV:}lockdiscovery")
-        ctx.expect(not activelocks(entry.prop("{DAV:}lockdiscovery")), "the moved resource is not locked",
-                   "<D:lockdiscovery/>", r2.show())
+        locks, r2 = await discovered(d, dst)
+        ctx.expect(not locks, "the moved resource is not locked", "<D:lockdiscovery/>", r2.show())
 
 
 # --- the If header ---------------------------------------------------------------------------------------------
@@ -406,8 +401,7 @@ async def move_lock(ctx):
                    "(Precondition Failed), and nothing changes.", needs=LOCKING, exclusive=True, tags=["if"])
 async def if_unmet(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f, b"before\r\n")
+        f = await d.file("a.txt", b"before\r\n")
         r = await d.put(f, b"after\r\n", headers=[("If", f"(<{BOGUS}>)")], setup=False)
         ctx.expect(r.status == 412, "the PUT is answered 412", "HTTP/1.1 412 Precondition Failed", r.show())
         g = await d.get(f)
@@ -419,8 +413,7 @@ async def if_unmet(ctx):
                    "succeeds.", needs=LOCKING, exclusive=True, tags=["if"])
 async def if_not(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f, b"before\r\n")
+        f = await d.file("a.txt", b"before\r\n")
         r = await d.put(f, b"after\r\n", headers=[("If", f"(Not <{BOGUS}>)")], setup=False)
         ctx.expect(r.status in (200, 204), "the PUT succeeds", "HTTP/1.1 204", r.show())
 
@@ -430,8 +423,7 @@ async def if_not(ctx):
                    "fails with 412.", needs=LOCKING, exclusive=True, tags=["if", "etag"])
 async def if_etag(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f, b"before\r\n")
+        f = await d.file("a.txt", b"before\r\n")
         etag = await d.etag(f)
         ctx.require(etag is not None, "the server sends no ETag")
         bad = await d.put(f, b"after\r\n", headers=[("If", '(["wireproof-no-such-etag"])')], setup=False)
@@ -467,7 +459,6 @@ async def if_second_list(ctx):
        needs=LOCKING, exclusive=True, tags=["if"])
 async def if_no_lock(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f, b"before\r\n")
+        f = await d.file("a.txt", b"before\r\n")
         r = await d.put(f, b"after\r\n", headers=[("If", "(<DAV:no-lock>)")], setup=False)
         ctx.expect(r.status == 412, "the PUT is answered 412", "HTTP/1.1 412", r.show())

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from conformance.registry import probe
 
-from .common import (LOCKING, RFC1123_RE, RFC3339_RE, WP, conditions, same_path, scratch, show,
+from .common import (LOCKING, RFC1123_RE, RFC3339_RE, WP, conditions, first, found, same_path, scratch, show,
                      tree)
 
 DEAD = "{" + WP + "}colour"
@@ -109,10 +109,9 @@ async def no_depth(ctx):
                    "DAV:resourcetype and DAV:getlastmodified, with status 200.", tags=["propfind"])
 async def empty_body(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r, ms = await d.propfind(f, body=b"")
-        entry = ms.find(f) if ms else None
+        entry = found(ms, f)
         ctx.expect(entry is not None, "PROPFIND without a body is answered 207 with a response for the resource",
                    "207 Multi-Status", r.show())
         ctx.expect({"{DAV:}resourcetype", "{DAV:}getlastmodified"} <= entry.names(200),
@@ -126,11 +125,10 @@ async def empty_body(ctx):
        tags=["propfind", "allprop", "dead-properties"])
 async def allprop(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         await d.set_dead(f, DEAD, "blue")
         r, ms = await d.propfind(f, allprop=True)
-        entry = ms.find(f) if ms else None
+        entry = found(ms, f)
         ctx.expect(entry is not None, "PROPFIND allprop is answered 207 with a response for the resource",
                    "207 Multi-Status", r.show())
         want = {DEAD, "{DAV:}getcontentlength", "{DAV:}getlastmodified", "{DAV:}resourcetype"}
@@ -144,11 +142,10 @@ async def allprop(ctx):
                    "without values.", tags=["propfind", "propname"])
 async def propname(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         await d.set_dead(f, DEAD, "blue")
         r, ms = await d.propfind(f, propname=True)
-        entry = ms.find(f) if ms else None
+        entry = found(ms, f)
         ctx.expect(entry is not None, "PROPFIND propname is answered 207 with a response for the resource",
                    "207 Multi-Status", r.show())
         names = entry.names(200)
@@ -165,11 +162,10 @@ async def propname(ctx):
        tags=["propfind", "allprop"])
 async def include(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         await d.set_dead(f, DEAD, "blue")
         r, ms = await d.propfind(f, allprop=True, include=[DEAD, "{DAV:}resourcetype"])
-        entry = ms.find(f) if ms else None
+        entry = found(ms, f)
         ctx.expect(entry is not None and {DEAD, "{DAV:}resourcetype"} <= entry.names(200),
                    "the included properties are reported with 200", "207 with colour and resourcetype", r.show())
 
@@ -181,7 +177,7 @@ async def unknown_404(ctx):
     async with scratch(ctx) as d:
         missing = "{" + WP + "}no-such-property"
         r, ms = await d.propfind(d.col, [missing])
-        entry = ms.find(d.col) if ms else None
+        entry = found(ms, d.col)
         ctx.expect(entry is not None and entry.prop_status(missing) == 404, "the property is reported with 404",
                    "<D:propstat>...<n1:no-such-property/>...<D:status>HTTP/1.1 404 Not Found", r.show())
 
@@ -193,7 +189,7 @@ async def propstat_per_status(ctx):
     async with scratch(ctx) as d:
         missing = "{" + WP + "}no-such-property"
         r, ms = await d.propfind(d.col, ["{DAV:}resourcetype", missing])
-        entry = ms.find(d.col) if ms else None
+        entry = found(ms, d.col)
         ctx.expect(entry is not None, "PROPFIND is answered 207 with a response for the collection", "207", r.show())
         statuses = [ps.status for ps in entry.propstats]
         ctx.expect(entry.prop_status("{DAV:}resourcetype") == 200 and entry.prop_status(missing) == 404
@@ -308,8 +304,7 @@ async def getcontentlength(ctx):
        tags=["propfind", "live-properties"])
 async def getcontenttype(ctx):
     async with scratch(ctx) as d:
-        f = d.url("page.txt")
-        await d.put(f, b"text\r\n", content_type="text/plain")
+        f = await d.file("page.txt", b"text\r\n", content_type="text/plain")
         g = await d.get(f)
         ctx.setup(g.status == 200 and g.header("Content-Type"), "GET returns the resource with a Content-Type", "200",
                   g.show())
@@ -324,8 +319,7 @@ async def getcontenttype(ctx):
        tags=["propfind", "live-properties", "etag"])
 async def getetag(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         g = await d.get(f)
         ctx.require(g.header("ETag") is not None, "GET sends no ETag for the resource")
         entry, r = await d.props(f, "{DAV:}getetag")
@@ -338,8 +332,7 @@ async def getetag(ctx):
        tags=["propfind", "live-properties"])
 async def getlastmodified(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         g = await d.get(f)
         entry, r = await d.props(f, "{DAV:}getlastmodified")
         value = entry.value("{DAV:}getlastmodified") or ""
@@ -356,10 +349,9 @@ async def getlastmodified(ctx):
        tags=["propfind", "live-properties"])
 async def creationdate(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r, ms = await d.propfind(f, ["{DAV:}creationdate"])
-        entry = ms.find(f) if ms else None
+        entry = found(ms, f)
         ctx.setup(entry is not None, "PROPFIND is answered 207", "207", r.show())
         ctx.require(entry.prop_status("{DAV:}creationdate") == 200, "the resource has no DAV:creationdate")
         value = entry.value("{DAV:}creationdate") or ""
@@ -372,10 +364,9 @@ async def creationdate(ctx):
        tags=["propfind", "proppatch", "live-properties"])
 async def displayname(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r, ms = await d.proppatch(f, [("set", "{DAV:}displayname", "Résumé 1")])
-        entry = ms.responses[0] if ms and ms.responses else None
+        entry = first(ms)
         ctx.require(entry is not None and entry.prop_status("{DAV:}displayname") == 200,
                     f"the server does not let DAV:displayname be set ({r.status_line})")
         got, r2 = await d.props(f, "{DAV:}displayname")
@@ -387,8 +378,7 @@ async def displayname(ctx):
        needs=LOCKING, exclusive=True, tags=["propfind", "lock", "live-properties"])
 async def supportedlock(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         entry, r = await d.props(f, "{DAV:}supportedlock")
         sl = entry.prop("{DAV:}supportedlock")
         ok = sl is not None and any(e.find("{DAV:}lockscope/{DAV:}exclusive") is not None
@@ -403,8 +393,7 @@ async def supportedlock(ctx):
        needs=LOCKING, exclusive=True, tags=["propfind", "lock", "live-properties"])
 async def lockdiscovery_empty(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         entry, r = await d.props(f, "{DAV:}lockdiscovery")
         ld = entry.prop("{DAV:}lockdiscovery")
         ctx.expect(ld is not None and ld.find("{DAV:}activelock") is None, "lockdiscovery is empty",
@@ -428,7 +417,7 @@ async def any_prefix(ctx):
                      b'</zz:propfind>',
                      b'<?xml version="1.0"?><propfind xmlns="DAV:"><prop><resourcetype/></prop></propfind>'):
             r, ms = await d.propfind(d.col, body=body)
-            entry = ms.find(d.col) if ms else None
+            entry = found(ms, d.col)
             ctx.expect(entry is not None and entry.is_collection is True and entry.names(200) == {"{DAV:}resourcetype"},
                        "only resourcetype is reported, with DAV:collection", "<D:resourcetype><D:collection/>",
                        f"request: {body.decode()}\n{r.show()}")
@@ -443,6 +432,6 @@ async def unknown_elements(ctx):
         body = (b'<?xml version="1.0"?><D:propfind xmlns:D="DAV:" xmlns:X="http://wireproof.invalid/ext/">'
                 b'<X:hint>ignore me</X:hint><D:prop><D:resourcetype/><X:also/></D:prop></D:propfind>')
         r, ms = await d.propfind(d.col, body=body)
-        entry = ms.find(d.col) if ms else None
+        entry = found(ms, d.col)
         ctx.expect(entry is not None and entry.is_collection is True, "the request is answered 207 with resourcetype",
                    "207 with <D:collection/>", r.show())

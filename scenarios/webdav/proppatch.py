@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from conformance.registry import probe
 
-from .common import WP, scratch, show
+from .common import WP, first, found, scratch, show
 
 COLOUR = "{" + WP + "}colour"
 SIZE = "{" + WP + "}size"
@@ -20,10 +20,9 @@ SIZE = "{" + WP + "}size"
                    "value set.", tags=["proppatch", "dead-properties"])
 async def set_dead(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r, ms = await d.proppatch(f, [("set", COLOUR, "blue")])
-        entry = ms.responses[0] if ms and ms.responses else None
+        entry = first(ms)
         ctx.expect(entry is not None and entry.prop_status(COLOUR) == 200, "the set is answered 207 with 200",
                    "207 / propstat 200", r.show())
         got, r2 = await d.props(f, COLOUR)
@@ -35,15 +34,14 @@ async def set_dead(ctx):
        tags=["proppatch", "dead-properties"])
 async def remove_dead(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         await d.set_dead(f, COLOUR, "blue")
         r, ms = await d.proppatch(f, [("remove", COLOUR, None)])
-        entry = ms.responses[0] if ms and ms.responses else None
+        entry = first(ms)
         ctx.expect(entry is not None and entry.prop_status(COLOUR) == 200, "the remove is answered 207 with 200",
                    "207 / propstat 200", r.show())
         r2, ms2 = await d.propfind(f, [COLOUR])
-        got = ms2.find(f) if ms2 else None
+        got = found(ms2, f)
         ctx.expect(got is not None and got.prop_status(COLOUR) == 404, "PROPFIND reports the property 404",
                    "propstat 404", r2.show())
 
@@ -53,10 +51,9 @@ async def remove_dead(ctx):
        tags=["proppatch", "dead-properties"])
 async def remove_absent(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r, ms = await d.proppatch(f, [("remove", "{" + WP + "}never-set", None)])
-        entry = ms.responses[0] if ms and ms.responses else None
+        entry = first(ms)
         ctx.expect(entry is not None and entry.prop_status("{" + WP + "}never-set") == 200,
                    "the remove of a missing property is answered 207 with 200", "207 / propstat 200", r.show())
 
@@ -66,14 +63,13 @@ async def remove_absent(ctx):
                    "property set in the same request is not set either.", tags=["proppatch", "atomicity"])
 async def atomic(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r, ms = await d.proppatch(f, [("set", COLOUR, "blue"), ("set", "{DAV:}getetag", '"forged"')])
         ctx.setup(r.status >= 400 or (ms is not None and ms.responses and
                                       ms.responses[0].prop_status("{DAV:}getetag") not in (200, None)),
                   "setting DAV:getetag fails", "207 with 403 for getetag", r.show())
         r2, ms2 = await d.propfind(f, [COLOUR])
-        got = ms2.find(f) if ms2 else None
+        got = found(ms2, f)
         ctx.expect(got is not None and got.prop_status(COLOUR) == 404, "the dead property was not set",
                    "propstat 404 for colour", show(r, r2))
 
@@ -83,10 +79,9 @@ async def atomic(ctx):
                    "424 (Failed Dependency).", tags=["proppatch", "atomicity", "status"])
 async def failed_dependency(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r, ms = await d.proppatch(f, [("set", COLOUR, "blue"), ("set", "{DAV:}getetag", '"forged"')])
-        entry = ms.responses[0] if ms and ms.responses else None
+        entry = first(ms)
         ctx.setup(entry is not None and entry.prop_status("{DAV:}getetag") not in (200, None),
                   "the PROPPATCH is answered 207 with a failure for getetag", "207", r.show())
         ctx.expect(entry.prop_status(COLOUR) == 424, "the dead property is reported 424", "propstat 424 for colour",
@@ -98,10 +93,9 @@ async def failed_dependency(ctx):
                    "DAV:cannot-modify-protected-property condition.", tags=["proppatch", "live-properties", "status"])
 async def protected(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r, ms = await d.proppatch(f, [("set", "{DAV:}getetag", '"forged"')])
-        entry = ms.responses[0] if ms and ms.responses else None
+        entry = first(ms)
         ctx.expect(entry is not None and entry.prop_status("{DAV:}getetag") == 403, "getetag is reported 403",
                    "propstat 403", r.show())
         errors = [c.split("}")[-1] for ps in entry.propstats for c in ps.error]
@@ -114,13 +108,12 @@ async def protected(ctx):
                    "remove then set leaves it set.", tags=["proppatch", "dead-properties"])
 async def order(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r1, _ = await d.proppatch(f, [("set", COLOUR, "blue"), ("remove", COLOUR, None),
                                       ("remove", SIZE, None), ("set", SIZE, "large")])
         ctx.setup(r1.status == 207, "the PROPPATCH is answered 207", "207", r1.show())
         r2, ms = await d.propfind(f, [COLOUR, SIZE])
-        got = ms.find(f) if ms else None
+        got = found(ms, f)
         ctx.expect(got is not None and got.prop_status(COLOUR) == 404 and got.value(SIZE) == "large",
                    "colour (set, then removed) is absent and size (removed, then set) is 'large'",
                    "colour 404, size large", show(r1, r2))
@@ -131,8 +124,7 @@ async def order(ctx):
                    "keep their names and namespaces and their text.", tags=["proppatch", "dead-properties", "xml"])
 async def xml_value(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         value = ('<x:author xmlns:x="urn:wireproof:x"><x:name>Ada</x:name>'
                  '<y:mail xmlns:y="urn:wireproof:y">a@b</y:mail></x:author>')
         r, ms = await d.proppatch(f, [("set", COLOUR, value)])
@@ -151,8 +143,7 @@ async def xml_value(ctx):
        tags=["proppatch", "dead-properties", "xml", "i18n"])
 async def xml_lang(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         body = ('<?xml version="1.0" encoding="utf-8"?><D:propertyupdate xmlns:D="DAV:" xmlns:w="' + WP + '">'
                 '<D:set><D:prop><w:title xml:lang="fr">Le titre</w:title></D:prop></D:set></D:propertyupdate>')
         r = await d.request("PROPPATCH", f, [("Content-Type", "application/xml")], body)
@@ -178,8 +169,7 @@ async def not_found(ctx):
        tags=["proppatch", "errors", "xml"])
 async def bad_xml(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         body = '<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:w="' + WP + '"><D:set><D:prop>' \
                '<w:colour>blue</w:colour></D:prop></D:set>'
         r = await d.request("PROPPATCH", f, [("Content-Type", "application/xml")], body)

@@ -27,8 +27,7 @@ async def put_create(ctx):
        requirement="A PUT that replaces an existing resource is answered 200 (OK) or 204 (No Content).", tags=["put"])
 async def put_replace(ctx):
     async with scratch(ctx) as d:
-        f = d.url("new.txt")
-        await d.put(f, BODY)
+        f = await d.file("new.txt", BODY)
         r = await d.put(f, b"replaced\r\n", setup=False)
         ctx.expect(r.status in (200, 204), "the second PUT is answered 200 or 204", "HTTP/1.1 204 No Content",
                    r.show())
@@ -39,8 +38,7 @@ async def put_replace(ctx):
        tags=["put", "get"])
 async def content_stored(ctx):
     async with scratch(ctx) as d:
-        f = d.url("new.txt")
-        await d.put(f, b"first\r\n")
+        f = await d.file("new.txt", b"first\r\n")
         await d.put(f, BODY)
         g = await d.get(f)
         ctx.expect(g.status == 200 and g.body == BODY, "GET returns the body of the last PUT", BODY.decode(), g.show())
@@ -75,8 +73,7 @@ async def put_collection(ctx):
        tags=["get", "etag"])
 async def get_etag(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         g = await d.get(f)
         ctx.setup(g.status == 200, "GET is answered 200", "200", g.show())
         ctx.expect(g.header("ETag") is not None, "GET sends an ETag", 'ETag: "..."', g.show())
@@ -86,8 +83,7 @@ async def get_etag(ctx):
        requirement="When PUT changes a resource's content, its ETag changes.", tags=["put", "etag"])
 async def etag_changes(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f, b"one\r\n")
+        f = await d.file("a.txt", b"one\r\n")
         before = await d.etag(f)
         ctx.require(before is not None, "the server sends no ETag")
         await d.put(f, b"two, and longer\r\n")
@@ -101,8 +97,7 @@ async def etag_changes(ctx):
                    "Last-Modified.", tags=["head", "get"])
 async def head_headers(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f, BODY)
+        f = await d.file("a.txt", BODY)
         g = await d.get(f)
         h = await d.request("HEAD", f)
         ctx.setup(g.status == 200, "GET is answered 200", "200", g.show())
@@ -116,8 +111,7 @@ async def head_headers(ctx):
                    "its own response, not the resource's octets.", tags=["head", "http"])
 async def head_no_body(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f, BODY)
+        f = await d.file("a.txt", BODY)
         wire = await ctx.connect("webdav")
         auth = [("Authorization", d.client.authorization)] if d.client.authorization else []
         await wire.send(request_bytes("HEAD", f, [("Host", d.client.host), *auth]) +
@@ -142,8 +136,7 @@ async def get_404(ctx):
        tags=["delete"])
 async def delete_resource(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r = await d.request("DELETE", f)
         ctx.expect(r.status in (200, 204), "DELETE is answered 200 or 204", "HTTP/1.1 204 No Content", r.show())
         g = await d.get(f)
@@ -155,8 +148,7 @@ async def delete_resource(ctx):
        tags=["delete", "status"])
 async def delete_204(ctx):
     async with scratch(ctx) as d:
-        f = d.url("a.txt")
-        await d.put(f)
+        f = await d.file("a.txt")
         r = await d.request("DELETE", f)
         ctx.expect(r.status == 204, "DELETE is answered 204", "HTTP/1.1 204 No Content", r.show())
 
