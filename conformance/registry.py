@@ -5,6 +5,7 @@ their `check` line.
 """
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import functools
 import importlib
@@ -100,7 +101,26 @@ def all_checks() -> tuple[Check, ...]:
         if check_id in found:
             raise RegistryError(f"check id {check_id} is defined twice: {found[check_id].source} and {check.source}")
         found[check_id] = check
-    return tuple(sorted(found.values(), key=lambda c: c.id))
+    return tuple(sorted((_mark_extension(c) for c in found.values()), key=lambda c: c.id))
+
+
+# Capabilities (discovery keywords) that only a protocol extension offers: a check that needs one of them tests the
+# extension, not the base protocol, and is tagged so (reports count base and extension checks apart). A keyword
+# here also stands for its `KEYWORD=argument` forms. IMAP tags its extension checks one by one in scenarios/imap.
+EXTENSION_NEEDS = {
+    "smtp": {"8BITMIME", "AUTH", "CHUNKING", "DSN", "ENHANCEDSTATUSCODES", "PIPELINING", "SIZE", "STARTTLS"},
+    "pop3": {"CAPA", "SASL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING", "STLS"},  # RFC 2449, 5034, 2595
+    "nntp": {"AUTHINFO", "SASL", "STARTTLS"},  # RFC 4643, 4642
+    "webdav": {"HTTPMAIL", "DASL", "METHOD=SEARCH", "METHOD=BPROPFIND", "METHOD=BPROPPATCH", "METHOD=BCOPY",
+               "METHOD=BMOVE", "METHOD=BDELETE", "METHOD=X-MS-ENUMATTS"},  # Exchange's WebDAV extensions
+}
+
+
+def _mark_extension(check: Check) -> Check:
+    keywords = EXTENSION_NEEDS.get(check.protocol, set())
+    if any(need in keywords or need.split("=", 1)[0] in keywords for need in check.needs):
+        return dataclasses.replace(check, tags=check.tags | {"extension"})
+    return check
 
 
 def select(checks: Iterable[Check], *, ids: list[str] | None = None, tags: list[str] | None = None,

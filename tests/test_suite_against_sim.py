@@ -27,3 +27,9 @@ def test_wireproof_run_without_a_target_passes_every_check_on_the_simulator(tmp_
     assert protocols["nntp"] >= 100
     assert protocols["webdav"] >= 100
     assert doc["targets"][0]["name"] == "wireproof-simulator"
+    # checks needing an extension's capability count as extension checks: Exchange's WebDAV methods, NNTP's
+    # AUTHINFO and STARTTLS (RFC 4643, 4642)
+    by = doc["summary"]["by_protocol"]
+    assert by["webdav"]["extension"]["total"] == sum(r["id"].startswith("webdav.exchange.") for r in doc["results"])
+    assert by["nntp"]["extension"]["total"] == sum(r["id"].split(".")[1] in ("authinfo", "starttls")
+                                                   for r in doc["results"] if r["protocol"] == "nntp")
