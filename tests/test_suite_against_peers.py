@@ -42,8 +42,13 @@ def test_suite_matches_the_peer_baseline(peer, protocol, name, at_least, starttl
             url = f"{running.endpoints[protocol]}?starttls=require"
             code = main(["run", "--profile", str(running.profile_path), url, *common])
     out = capsys.readouterr().out
-    assert code == 0, f"regressions against {baseline.name}:\n{out}"
     doc = json.loads((tmp_path / "results.json").read_text())
+    # A regression shows its evidence here (a property check's minimal conversation is in `observed`), so a
+    # CI log alone says what the peer did.
+    regressed = {r["id"] for r in doc.get("baseline", {}).get("regressions", [])}
+    evidence = "\n".join(f"--- {r['id']} ({r['verdict']}, seed {r.get('seed')}):\n{r.get('observed', '')[:4000]}"
+                         for r in doc["results"] if r["id"] in regressed)
+    assert code == 0, f"regressions against {baseline.name}:\n{out}\n{evidence}"
     jsonschema.validate(doc, SCHEMA)
     assert not doc["baseline"]["regressions"]
     assert len(doc["results"]) >= at_least
