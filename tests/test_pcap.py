@@ -80,3 +80,12 @@ def test_an_nntp_conversation_opens_in_tshark_as_nntp(tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert "NNTP" in done.stdout and "Request: DATE" in done.stdout  # the dissector has no text fields to ask for
+
+
+@tshark
+def test_a_webdav_conversation_opens_in_tshark_as_http(tmp_path):
+    assert main(["run", "sim", "--quiet", "--pcap", str(tmp_path), "--select", "webdav.options.dav-class-1"]) == 0
+    methods = fields(tmp_path / "webdav.options.dav-class-1.pcap", "http.request.method", display="http.request")
+    assert ["MKCOL"] in methods and ["OPTIONS"] in methods  # the scratch collection, then the check itself
+    codes = fields(tmp_path / "webdav.options.dav-class-1.pcap", "http.response.code", display="http.response")
+    assert ["201"] in codes
