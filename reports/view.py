@@ -102,7 +102,7 @@ class Group:
 
 
 @dataclass
-class Tally:
+class VerdictCounts:
     protocol: str
     counts: dict[str, int]
     by_level: dict[str, dict[str, int]]
@@ -142,7 +142,7 @@ class Report:
     columns: list[Column]
     groups: list[Group]
     details: list[Detail]
-    summaries: list[tuple[Column, list[Tally]]]
+    summaries: list[tuple[Column, list[VerdictCounts]]]
     problems: list[Detail]  # fail, error and warn results, worst first
     diffs: list[Diff]
     coverage: list[ProtocolCoverage]
@@ -190,7 +190,9 @@ def _section_key(ref: str) -> tuple:
 def build(docs: list[dict[str, Any]]) -> Report:
     columns: list[Column] = []
     by_target: list[dict[str, dict[str, Any]]] = []
+    first_column: list[int] = []  # per document: the column of its (first) target, which a baseline compares
     for doc in docs:
+        first_column.append(len(columns))
         for t in doc.get("targets") or [{"name": "target"}]:
             columns.append(Column(len(columns), t["name"], t.get("software", ""), t.get("endpoints", {}),
                                   doc.get("run", {}), doc.get("tool", {})))
@@ -224,22 +226,17 @@ def build(docs: list[dict[str, Any]]) -> Report:
 
     summaries = []
     for col, results in zip(columns, by_target):
-        tallies: dict[str, Tally] = {}
+        tallies: dict[str, VerdictCounts] = {}
         for r in results.values():
-            t = tallies.setdefault(r["protocol"], Tally(r["protocol"], dict.fromkeys(VERDICTS, 0),
+            t = tallies.setdefault(r["protocol"], VerdictCounts(r["protocol"], dict.fromkeys(VERDICTS, 0),
                                                          {lv: dict.fromkeys(VERDICTS, 0) for lv in LEVELS}))
             t.counts[r["verdict"]] += 1
             t.by_level.setdefault(r["level"], dict.fromkeys(VERDICTS, 0))[r["verdict"]] += 1
         summaries.append((col, [tallies[p] for p in sorted(tallies)]))
 
-    diffs = []
-    col_iter = iter(columns)
-    for doc in docs:
-        cols = [next(col_iter) for _ in doc.get("targets") or [None]]
-        base = doc.get("baseline")
-        if base:
-            diffs.append(Diff(cols[0], base.get("file", ""), base.get("as_expected", 0),
-                              base.get("regressions", []), base.get("newly_passing", [])))
+    diffs = [Diff(columns[i], base.get("file", ""), base.get("as_expected", 0), base.get("regressions", []),
+                  base.get("newly_passing", []))
+             for doc, i in zip(docs, first_column) if (base := doc.get("baseline"))]
 
     protocols = sorted({r["protocol"] for r in info.values()})
     return Report(columns, [groups[k] for k in groups], details, summaries, problems, diffs,
@@ -253,7 +250,7 @@ def coverage_of(protocols: list[str], results) -> list[ProtocolCoverage]:
     out = []
     for proto in protocols:
         mine = [c for c in covered if c.requirement.protocol == proto]
-        rfcs = [t for t in tally([c for c in cats if c.protocol == proto], mine)]
+        rfcs = tally([c for c in cats if c.protocol == proto], mine)
         if rfcs:
             out.append(ProtocolCoverage(proto, rfcs, [c.requirement for c in mine if not c.checks],
                                         [(c.requirement, c.checks) for c in mine if c.checks]))
